@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
 import time
 
 os.environ.setdefault("BENTOML_DO_NOT_TRACK", "True")
+
+# Each module adds its subcommands with add_commands(subparsers); heavy imports wait for the command itself.
+COMMAND_MODULES: list[str] = []
 
 DEMO = [
     "배송이 너무 늦어요. 2주째 기다리는 중입니다",
@@ -48,6 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--force", action="store_true", help="rebuild the default backbone even if it exists")
     p.set_defaults(func=cmd_backbone)
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).add_commands(sub)
     return parser
 
 
