@@ -4,6 +4,7 @@ Layout::
 
     encoder/            Hugging Face checkpoint of the fine-tuned encoder + tokenizer (safetensors)
     heads.safetensors   the task heads
+    ngram.safetensors   the optional character/word n-gram part (models.ngram)
     voc.json            schema, text prefix, max length, thresholds, temperatures, training config,
                         data hashes, metrics, seed and package versions
     labels.yaml         the label schema the heads were built from
@@ -30,13 +31,13 @@ class ModelFileError(RuntimeError):
     """A model directory is missing or incomplete."""
 
 
-def save_model(out_dir: str | Path, model: VocClassifier, tokenizer, meta: dict, card: str = "") -> Path:
+def save_model(out_dir: str | Path, model: VocClassifier, tokenizer, meta: dict, card: str = "", ngram=None) -> Path:
     """Write the model directory; a failure part-way leaves nothing at ``out_dir``."""
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
     try:
-        write_model_files(tmp, model, tokenizer, meta, card)
+        write_model_files(tmp, model, tokenizer, meta, card, ngram)
         if out_dir.exists():
             shutil.rmtree(out_dir)
         tmp.rename(out_dir)
@@ -46,12 +47,14 @@ def save_model(out_dir: str | Path, model: VocClassifier, tokenizer, meta: dict,
     return out_dir
 
 
-def write_model_files(path: Path, model: VocClassifier, tokenizer, meta: dict, card: str = "") -> None:
-    """Write the files of a model directory into an existing (empty) directory."""
+def write_model_files(path: Path, model: VocClassifier, tokenizer, meta: dict, card: str = "", ngram=None) -> None:
+    """Write the files of a model directory into an existing empty directory (``ngram``: an NgramModel)."""
     path.chmod(0o755)
     model.encoder.save_pretrained(str(path / "encoder"))
     tokenizer.save_pretrained(str(path / "encoder"))
     save_file(model.heads_state(), str(path / "heads.safetensors"))
+    if ngram is not None:
+        ngram.save(path)
     model.schema.dump(path / "labels.yaml")
     full = {"format": FORMAT_VERSION, **meta, "schema": model.schema.to_dict()}
     (path / META_FILE).write_text(json.dumps(full, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

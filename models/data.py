@@ -19,14 +19,17 @@ class DataError(ValueError):
     """A data file is missing or has a bad row; the message names the file and line."""
 
 
-def check_row(row: object, schema: LabelSchema, where: str) -> dict:
-    """Validate one parsed row and return it reduced to id, text, lang and the schema's tasks."""
+def check_row(row: object, schema: LabelSchema, where: str, allow_empty: bool = False) -> dict:
+    """Validate one parsed row and return it reduced to id, text, lang and the schema's tasks.
+
+    ``allow_empty`` admits empty text, for benchmark files that keep such rows for comparability.
+    """
     if not isinstance(row, dict):
         raise DataError(f"{where}: expected a JSON object, got {type(row).__name__}")
     text = row.get("text")
     if not isinstance(text, str):
         raise DataError(f"{where}: missing field 'text'" if text is None else f"{where}: 'text' must be a string")
-    if not text.strip():
+    if not text.strip() and not allow_empty:
         raise DataError(f"{where}: empty text")
     out = {"id": str(row.get("id", "")), "text": text, "lang": row.get("lang")}
     for task in schema.tasks:
@@ -50,7 +53,7 @@ def check_row(row: object, schema: LabelSchema, where: str) -> dict:
     return out
 
 
-def iter_labelled(path: str | Path, schema: LabelSchema) -> Iterator[dict]:
+def iter_labelled(path: str | Path, schema: LabelSchema, allow_empty: bool = False) -> Iterator[dict]:
     """Stream validated rows from a JSONL file (constant memory, for large evaluation files)."""
     path = Path(path)
     if not path.is_file():
@@ -66,7 +69,7 @@ def iter_labelled(path: str | Path, schema: LabelSchema) -> Iterator[dict]:
                 raise DataError(f"{where}: not valid UTF-8 ({e})") from None
             except json.JSONDecodeError as e:
                 raise DataError(f"{where}: bad JSON ({e.msg} at column {e.colno})") from None
-            yield check_row(row, schema, where)
+            yield check_row(row, schema, where, allow_empty)
 
 
 def load_labelled(paths: str | Path | list, schema: LabelSchema):

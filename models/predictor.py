@@ -10,6 +10,7 @@ import numpy as np
 import torch
 
 from .artifact import load_model
+from .ngram import NgramModel
 from .text import clean_text, detect_language
 
 
@@ -26,20 +27,29 @@ def calibrated_probs(logits: np.ndarray, multi: bool, temperature: float) -> np.
 class Predictor:
     """A loaded model ready to score text (``predict_proba`` for arrays, ``predict`` for result dicts)."""
 
-    def __init__(self, model, tokenizer, meta: dict, batch_size: int = 32, tag: str | None = None):
-        self.model, self.tokenizer, self.meta = model.eval(), tokenizer, meta
+    def __init__(
+        self,
+        model,
+        tokenizer,
+        meta: dict,
+        ngram: NgramModel | None = None,
+        batch_size: int = 32,
+        tag: str | None = None,
+    ):
+        self.model, self.tokenizer, self.meta, self.ngram = model.eval(), tokenizer, meta, ngram
         self.schema = model.schema
         self.batch_size = batch_size
         self.max_length = int(meta.get("max_length", 128))
         self.prefix = meta.get("text_prefix", "")
         self.temperatures = {t: float(meta.get("temperatures", {}).get(t, 1.0)) for t in self.schema.names}
         self.thresholds = meta.get("thresholds", {})
+        self.ngram_weights = {t: float(w) for t, w in meta.get("ngram_weights", {}).items()}
         self.tag = tag
 
     @classmethod
     def load(cls, path: str | Path, **kwargs) -> Predictor:
         model, tokenizer, meta = load_model(path)
-        return cls(model, tokenizer, meta, **kwargs)
+        return cls(model, tokenizer, meta, ngram=NgramModel.load(path, model.schema), **kwargs)
 
     def encode(self, texts: list[str]) -> dict[str, torch.Tensor]:
         batch = [self.prefix + clean_text(t) for t in texts]
@@ -50,7 +60,7 @@ class Predictor:
         enc = self.tokenizer([self.prefix + clean_text(t) for t in texts], add_special_tokens=True)
         return [len(ids) for ids in enc["input_ids"]]
 
-    def logits(self, texts: list[str]) -> dict[str, np.ndarray]:
+    def encoder_logits(self, texts: list[str]) -> dict[str, np.ndarray]:
         """Raw head outputs; texts are batched by length so that padding stays small."""
         out = {name: np.zeros((len(texts), len(self.schema[name].labels)), np.float32) for name in self.schema.names}
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
@@ -61,6 +71,15 @@ class Predictor:
                 heads = self.model(enc["input_ids"], enc["attention_mask"])
                 for name, value in heads.items():
                     out[name][idx] = value.float().numpy()
+        return out
+
+    def logits(self, texts: list[str]) -> dict[str, np.ndarray]:
+        """Encoder logits plus, where the model has an n-gram part, its logits times the fitted weight."""
+        out = self.encoder_logits(texts)
+        if self.ngram is not None and self.ngram_weights:
+            extra = self.ngram.logits(texts)
+            for name, weight in self.ngram_weights.items():
+                out[name] = out[name] + weight * extra[name]
         return out
 
     def predict_proba(self, texts: list[str]) -> dict[str, np.ndarray]:

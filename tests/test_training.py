@@ -1,0 +1,146 @@
+"""Training on the tiny backbone: config and data checks fail early, runs are reproducible, models load."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from models.predictor import Predictor
+from training.calibration import fit_combination, tune_thresholds
+from training.config import ConfigError, load_config
+from training.data import IGNORE, encode_rows, length_grouped_batches
+
+ROWS = [
+    {
+        "text": "배송이 2주째 안 와요 환불해 주세요",
+        "sentiment": "negative",
+        "themes": ["speed", "resolution"],
+        "escalation": "medium",
+    },
+    {"text": "상담원이 친절했어요", "sentiment": "positive", "themes": ["empathy"], "escalation": "low"},
+    {"text": "hidden fees, calling my lawyer", "sentiment": "negative", "themes": ["trust"], "escalation": "high"},
+    {"text": "when will it ship?", "sentiment": "neutral", "themes": ["speed"], "escalation": "low"},
+    {"text": "great taste, good size", "sentiment": "positive", "themes": [], "escalation": "low"},
+    {"text": "세 번째 문의입니다 진짜 지친다", "sentiment": "negative", "themes": ["resolution"], "escalation": "high"},
+]
+SENTIMENT_ONLY = [{"text": "최고의 영화", "sentiment": "positive"}, {"text": "지루했다", "sentiment": "negative"}]
+
+
+def write_jsonl(path, rows):
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    return str(path)
+
+
+@pytest.fixture()
+def tiny_config(tmp_path, tiny_backbone):
+    """Overrides for a seconds-long run on the tiny backbone."""
+    train = write_jsonl(tmp_path / "train.jsonl", ROWS * 3)
+    extra = write_jsonl(tmp_path / "public.jsonl", SENTIMENT_ONLY * 3)
+    val = write_jsonl(tmp_path / "val.jsonl", ROWS)
+    return [
+        f"base_model={tiny_backbone}",
+        f"train=[{train}, {{path: {extra}, sample: 4}}]",
+        f"validation=[{val}]",
+        f"test=[{val}]",
+        f"ngram_train=[{extra}]",
+        "epochs=2",
+        "batch_size=4",
+        "max_length=32",
+        "register=false",
+        f"output_dir={tmp_path}/model",
+    ]
+
+
+def test_unknown_key_fails_before_training():
+    with pytest.raises(ConfigError, match="unknown key.*epoch_count"):
+        load_config(None, ["epoch_count=3"])
+
+
+def test_wrong_type_names_the_key():
+    with pytest.raises(ConfigError, match="batch_size: expected int"):
+        load_config(None, ["batch_size=lots"])
+
+
+def test_missing_file_is_reported(tmp_path):
+    with pytest.raises(ConfigError, match="not found"):
+        load_config(None, [f"train=[{tmp_path}/nope.jsonl]"])
+
+
+def test_unknown_source_key_is_reported(tmp_path):
+    path = write_jsonl(tmp_path / "t.jsonl", ROWS)
+    with pytest.raises(ConfigError, match=r"train\[0\]: unknown key"):
+        load_config(None, [f"train=[{{path: {path}, samples: 3}}]"])
+
+
+def test_bundled_configs_parse():
+    for name in ("default", "full"):
+        config = load_config(f"training/configs/{name}.yaml")
+        assert config.name == name
+
+
+def test_bad_label_fails_before_training(tmp_path, tiny_config, monkeypatch):
+    from models.data import DataError
+    from training import train, trainer
+
+    bad = write_jsonl(tmp_path / "bad.jsonl", [*ROWS, {"text": "hmm", "sentiment": "angry"}])
+    config = load_config(None, [*tiny_config, f"train=[{bad}]"])
+    monkeypatch.setattr(trainer.Trainer, "fit", lambda *a: pytest.fail("training started"))
+    with pytest.raises(DataError, match=r"bad.jsonl:7: unknown sentiment label 'angry'"):
+        train.main(config)
+
+
+def test_missing_labels_are_masked(tiny_backbone):
+    from transformers import AutoTokenizer
+
+    from models.schema import LabelSchema
+
+    schema = LabelSchema.load()
+    rows = [{"text": "좋아요", "sentiment": "positive", "themes": None, "escalation": None}]
+    enc = encode_rows(rows, schema, AutoTokenizer.from_pretrained(tiny_backbone), "", 16)
+    assert enc.labels["escalation"][0] == IGNORE and not enc.has_label["themes"][0]
+    assert enc.labels["sentiment"][0] == schema["sentiment"].labels.index("positive")
+
+
+def test_length_grouped_batches_cover_every_row_once():
+    import random
+
+    lengths = [random.Random(i).randint(3, 60) for i in range(103)]
+    batches = length_grouped_batches(lengths, 8, random.Random(0))
+    assert sorted(i for b in batches for i in b) == list(range(103))
+    assert max(len(b) for b in batches) == 8
+
+
+def test_fit_combination_recovers_temperature():
+    rng = np.random.default_rng(0)
+    true = rng.normal(size=(4000, 3)) * 2
+    p = np.exp(true) / np.exp(true).sum(1, keepdims=True)
+    y = np.array([rng.choice(3, p=row) for row in p])
+    temperature, weight = fit_combination(true * 3.0, None, y, multi=False)
+    assert abs(temperature - 3.0) < 0.3 and weight == 0.0
+
+
+def test_tune_thresholds_finds_the_separating_point():
+    probs = np.array([[0.1], [0.2], [0.35], [0.4], [0.8], [0.9]])
+    gold = np.array([[0], [0], [1], [1], [1], [1]])
+    assert tune_thresholds(probs, gold, ("speed",)) == {"speed": 0.21}
+
+
+def test_train_end_to_end_is_reproducible(tiny_config, tmp_path):
+    from training import train
+
+    first = train.main(load_config(None, tiny_config))
+    meta1 = json.loads((tmp_path / "model" / "voc.json").read_text())
+    second = train.main(load_config(None, [*tiny_config, f"output_dir={tmp_path}/model2"]))
+    meta2 = json.loads((tmp_path / "model2" / "voc.json").read_text())
+    assert first.endswith("model") and second.endswith("model2")
+    # Same data, config and seed: the same numbers (timings aside).
+    assert meta1["metrics"]["systems"] == meta2["metrics"]["systems"]
+    assert meta1["contributions"] == meta2["contributions"]
+    assert meta1["seed"] == 13 and "torch" in meta1["versions"] and meta1["data"]
+    assert set(meta1["temperatures"]) == {"sentiment", "themes", "escalation"}
+    assert (tmp_path / "model" / "ngram.safetensors").is_file()
+    assert "## Evaluation" in (tmp_path / "model" / "README.md").read_text()
+    results = Predictor.load(tmp_path / "model").predict(["배송 늦어요", "great"])
+    assert len(results) == 2 and "themes" in results[0]

@@ -1,0 +1,1 @@
+"""Dataset assembly, fine-tuning, calibration and saving of the voc classifier (``voc train``)."""

@@ -1,0 +1,54 @@
+"""Fitted on the validation split after training: how to mix the encoder with the n-gram part, a
+temperature per head, and a decision threshold per multi-label class.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+
+def fit_combination(
+    encoder: np.ndarray, ngram: np.ndarray | None, target: np.ndarray, multi: bool
+) -> tuple[float, float]:
+    """Fit ``(temperature, ngram_weight)`` so that ``(encoder + w * ngram) / T`` minimises log loss.
+
+    Without an n-gram part this is plain temperature scaling. ``target`` holds class indices for a
+    single-label head and a 0/1 matrix for a multi-label one.
+    """
+    enc = torch.tensor(encoder, dtype=torch.float64)
+    ng = torch.tensor(ngram, dtype=torch.float64) if ngram is not None else torch.zeros_like(enc)
+    y = torch.tensor(target, dtype=torch.float64 if multi else torch.long)
+    log_a = torch.zeros((), dtype=torch.float64, requires_grad=True)  # a = 1/T, kept positive
+    b = torch.zeros((), dtype=torch.float64, requires_grad=ngram is not None)
+    params = [log_a, b] if ngram is not None else [log_a]
+    optimizer = torch.optim.LBFGS(params, lr=0.5, max_iter=200, line_search_fn="strong_wolfe")
+
+    def loss() -> torch.Tensor:
+        optimizer.zero_grad()
+        z = log_a.exp() * enc + b * ng
+        value = F.binary_cross_entropy_with_logits(z, y) if multi else F.cross_entropy(z, y)
+        value.backward()
+        return value
+
+    optimizer.step(loss)
+    a = log_a.exp().item()
+    return 1.0 / a, b.item() / a
+
+
+def tune_thresholds(probs: np.ndarray, target: np.ndarray, labels: tuple[str, ...]) -> dict[str, float]:
+    """Per label, the probability threshold in [0.05, 0.95] with the best F1 on validation (ties: lowest)."""
+    grid = np.round(np.arange(0.05, 0.951, 0.01), 2)
+    out = {}
+    for j, label in enumerate(labels):
+        y = target[:, j].astype(bool)
+        best, best_f1 = 0.5, -1.0
+        for thr in grid:
+            pred = probs[:, j] >= thr
+            tp = float((pred & y).sum())
+            f1 = 2 * tp / max(1.0, float(pred.sum() + y.sum()))
+            if f1 > best_f1 + 1e-12:
+                best, best_f1 = float(thr), f1
+        out[label] = best
+    return out

@@ -1,0 +1,171 @@
+"""The training configuration: a typed dataclass read from YAML, with command-line overrides.
+
+Every problem — an unknown key, a wrong type, a missing file — is reported before any training starts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from models.schema import REPO_ROOT
+
+
+class ConfigError(ValueError):
+    """The configuration is invalid; the message names the key and what to fix."""
+
+
+@dataclass
+class Source:
+    """One labelled JSONL file; ``sample`` draws that many rows from it (seeded), ``None`` takes all."""
+
+    path: str
+    sample: int | None = None
+
+
+@dataclass
+class TrainConfig:
+    name: str = "default"
+    base_model: str = "multilingual-e5-small"  # the offline default, or any Hugging Face id or local path
+    labels: str = "data/labels.yaml"
+    train: list[Source] = field(default_factory=lambda: [Source("data/voc/train.jsonl")])
+    validation: list[Source] = field(default_factory=lambda: [Source("data/voc/validation.jsonl")])
+    test: list[str] = field(default_factory=lambda: ["data/voc/test.jsonl"])
+    # Encoder fine-tuning.
+    max_length: int = 64  # tokens; batches are padded only to their own longest text
+    batch_size: int = 16
+    epochs: float = 2.0
+    learning_rate: float = 5e-5  # encoder
+    head_learning_rate: float = 1e-3
+    weight_decay: float = 0.01
+    warmup_ratio: float = 0.06
+    dropout: float = 0.1
+    freeze_embeddings: bool = True  # the word embeddings are 96M of the backbone's 118M parameters
+    freeze_layers: int = 0  # bottom encoder layers kept frozen
+    task_weights: dict[str, float] = field(default_factory=dict)  # loss weight per task, default 1
+    # The character/word n-gram part, combined with the encoder on the validation split.
+    ngram: bool = True
+    ngram_train: list[Source] = field(default_factory=list)  # extra rows for the n-gram part only
+    ngram_c: float = 4.0
+    # Run.
+    seed: int = 13
+    device: str = "cpu"  # cpu, cuda or auto
+    mixed_precision: bool = False  # bf16 autocast on cuda
+    num_threads: int = 0  # torch CPU threads, 0 = torch's default
+    output_dir: str = "artifacts/models/{name}"
+    register: bool = True  # add the model to the BentoML store as voc-classifier
+
+    def resolve(self, path: str) -> Path:
+        """Paths in a config are relative to the repository root, so a config runs from any directory."""
+        p = Path(path)
+        return p if p.is_absolute() else REPO_ROOT / p
+
+    @property
+    def output_path(self) -> Path:
+        return self.resolve(self.output_dir.format(name=self.name))
+
+    def check(self) -> None:
+        """Fail early: values out of range and data files that do not exist."""
+        if self.max_length < 8 or self.batch_size < 1 or self.epochs <= 0:
+            raise ConfigError("max_length must be >= 8, batch_size >= 1 and epochs > 0")
+        if self.device not in ("cpu", "cuda", "auto"):
+            raise ConfigError(f"device must be cpu, cuda or auto, not {self.device!r}")
+        if not self.train:
+            raise ConfigError("train needs at least one file")
+        files = [s.path for s in self.train + self.validation + self.ngram_train] + self.test + [self.labels]
+        missing = [f for f in files if not self.resolve(f).is_file()]
+        if missing:
+            raise ConfigError(f"file(s) not found: {missing} (paths are relative to {REPO_ROOT})")
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+def _coerce(value: object, tp: object, key: str) -> object:
+    """Convert a YAML/CLI value to the annotated type, or raise ConfigError naming the key."""
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        return _coerce(value, next(a for a in args if a is not type(None)), key)
+    if origin is list:
+        if not isinstance(value, list):
+            raise ConfigError(f"{key}: expected a list, got {value!r}")
+        return [_coerce(v, args[0], f"{key}[{i}]") for i, v in enumerate(value)]
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(f"{key}: expected a mapping, got {value!r}")
+        return {str(k): _coerce(v, args[1], f"{key}.{k}") for k, v in value.items()}
+    if dataclasses.is_dataclass(tp):
+        if isinstance(value, str):  # a bare path is a whole source
+            value = {"path": value}
+        if not isinstance(value, dict):
+            raise ConfigError(f"{key}: expected a mapping with {[f.name for f in dataclasses.fields(tp)]}")
+        return _build(tp, value, key)
+    if tp is bool:
+        if isinstance(value, str) and value.lower() in ("true", "false", "1", "0", "yes", "no"):
+            return value.lower() in ("true", "1", "yes")
+        if not isinstance(value, bool):
+            raise ConfigError(f"{key}: expected true or false, got {value!r}")
+        return value
+    if tp in (int, float):
+        try:
+            if isinstance(value, bool) or (tp is int and isinstance(value, float) and not value.is_integer()):
+                raise ValueError
+            return tp(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{key}: expected {tp.__name__}, got {value!r}") from None
+    if tp is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"{key}: expected a string, got {value!r}")
+        return value
+    raise ConfigError(f"{key}: unsupported type {tp}")
+
+
+def _build(cls: type, raw: dict, where: str):
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(raw) - names)
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) {unknown}; allowed: {sorted(names)}")
+    kwargs = {k: _coerce(v, hints[k], f"{where}.{k}" if where else k) for k, v in raw.items()}
+    try:
+        return cls(**kwargs)
+    except TypeError as e:
+        raise ConfigError(f"{where or 'config'}: {e}") from None
+
+
+def load_config(path: str | Path | None, overrides: list[str] | None = None) -> TrainConfig:
+    """Read a YAML config, apply ``key=value`` overrides (values parsed as YAML), validate."""
+    raw: dict = {}
+    if path is not None:
+        path = Path(path)
+        if not path.is_file():
+            raise ConfigError(f"config file not found: {path}")
+        try:
+            raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as e:
+            raise ConfigError(f"{path}: not valid YAML ({e})") from None
+        if not isinstance(raw, dict):
+            raise ConfigError(f"{path}: expected a mapping of settings")
+    for item in overrides or []:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise ConfigError(f"override {item!r} must look like key=value")
+        raw[key.strip().replace("-", "_")] = yaml.safe_load(value)
+    config = _build(TrainConfig, raw, "")
+    config.check()
+    return config
+
+
+def add_override_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--set key=value`` (repeatable) plus shortcuts for the settings people change most."""
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    for name in ("epochs", "seed", "device", "base_model", "output_dir", "name"):
+        parser.add_argument(f"--{name.replace('_', '-')}", dest=f"opt_{name}", default=None)

