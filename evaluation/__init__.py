@@ -1,0 +1,31 @@
+"""Evaluation of a voc model: metrics, baselines, calibration and a report people want to read.
+
+Command line: ``voc evaluate --model voc-classifier:latest --data FILE... --report DIR`` and
+``voc benchmark`` (NSMC and airline tweets beside published figures).
+
+Library API (what training calls after fitting; imports nothing from ``serving``, draws no plots)::
+
+    from evaluation import evaluate_files, metrics_table
+
+    metrics = evaluate_files(predictor, ["data/voc/test.jsonl"])   # a models.predictor.Predictor
+    metrics["systems"]["model"]["sentiment"]["macro_f1"]            # per head: accuracy, macro_f1, micro_f1,
+                                                                    # per_label, confusion, calibration (ece)
+    card_table = metrics_table(metrics)                             # Markdown table for the model card
+
+- :func:`evaluate_files` streams the files (memory bounded by the chunk), evaluates every head that the
+  files label and returns the metrics dict described in :mod:`evaluation.run`; pass ``baselines=`` (see
+  :func:`evaluation.baselines.build_baselines`) to compare, ``progress=False`` to silence the bar.
+- :func:`metrics_table` renders the model's headline numbers (and the high-escalation precision/recall).
+- :func:`run_evaluation` is the full ``voc evaluate``: model by tag or path, baselines, metrics.json,
+  report.md, report.html and the PNGs.
+- :func:`write_report` rebuilds the report from a metrics dict (e.g. a saved metrics.json).
+
+Modules: ``metrics`` (per-head scores), ``calibration`` (ECE, reliability bins), ``collect`` (streaming),
+``baselines`` and ``descriptions`` (majority, TF-IDF, zero-shot), ``run`` (orchestration),
+``report`` and ``plots`` (Markdown/HTML, PNG), ``benchmarks`` (public sets), ``cli``.
+"""
+
+from .report import metrics_table, write_report
+from .run import evaluate_files, run_evaluation
+
+__all__ = ["evaluate_files", "metrics_table", "run_evaluation", "write_report"]

@@ -1,0 +1,94 @@
+"""``voc evaluate`` and ``voc benchmark``; heavy imports happen inside the commands."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+DEFAULT_MODEL = "voc-classifier:latest"
+
+
+def _fail(command: str, error: Exception) -> int:
+    print(f"voc {command}: error: {error}", file=sys.stderr)
+    return 2
+
+
+def _user_errors() -> tuple[type[Exception], ...]:
+    """Errors that mean bad input (data, model reference), reported in one line instead of a traceback."""
+    from models.artifact import ModelFileError
+    from models.data import DataError
+    from models.schema import SchemaError
+
+    from .collect import EvaluationError
+
+    return DataError, SchemaError, ModelFileError, FileNotFoundError, EvaluationError
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    """Evaluate a model (and its baselines) on labelled files and write metrics.json and the report."""
+    from .report import metrics_table
+    from .run import run_evaluation
+
+    try:
+        metrics = run_evaluation(
+            args.model,
+            args.data,
+            args.report,
+            baselines=args.baselines,
+            train_paths=args.train,
+            batch_size=args.batch_size,
+            top_errors=args.top_errors,
+        )
+    except _user_errors() as e:
+        return _fail("evaluate", e)
+    print(metrics_table(metrics))
+    for task, reason in metrics["heads"]["skipped"].items():
+        print(f"skipped {task}: {reason}")
+    losses = [f"{b} on {t}" for t, per in metrics["comparison"].items() for b, c in per.items() if not c["beats"]]
+    if losses:
+        print("the model does not beat: " + ", ".join(losses))
+    print(f"report: {args.report}/report.md (and report.html, metrics.json)")
+    return 0
+
+
+def cmd_benchmark(args: argparse.Namespace) -> int:
+    """Evaluate the public benchmarks and print the results beside the published figures."""
+    from .benchmarks import benchmarks_table, run_benchmarks
+
+    try:
+        results = run_benchmarks(args.model, args.report, names=args.only, baselines=args.baselines)
+    except _user_errors() as e:
+        return _fail("benchmark", e)
+    print(benchmarks_table(results))
+    print(f"reports: {args.report}/<benchmark>/report.md; summary: {args.report}/benchmarks.md")
+    return 0
+
+
+def add_commands(subparsers) -> None:
+    p = subparsers.add_parser("evaluate", help="metrics, baselines and a report (Markdown + HTML) on labelled files")
+    p.add_argument("--model", default=DEFAULT_MODEL, help=f"store tag or model directory (default {DEFAULT_MODEL})")
+    p.add_argument("--data", nargs="+", required=True, metavar="FILE", help="labelled JSONL files")
+    p.add_argument("--report", required=True, metavar="DIR", help="where metrics.json, report.md/.html and PNGs go")
+    p.add_argument(
+        "--baselines",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also score majority-class, TF-IDF and zero-shot baselines (default: on)",
+    )
+    p.add_argument(
+        "--train",
+        nargs="+",
+        metavar="FILE",
+        help="training files for the baselines "
+        "(default: data/voc/train.jsonl and, for a file of a public set, that set's train split)",
+    )
+    p.add_argument("--batch-size", type=int, default=32, help="texts per forward pass")
+    p.add_argument("--top-errors", type=int, default=10, help="worst errors listed per head")
+    p.set_defaults(func=cmd_evaluate)
+
+    b = subparsers.add_parser("benchmark", help="NSMC and airline-tweet sentiment beside published results")
+    b.add_argument("--model", default=DEFAULT_MODEL, help=f"store tag or model directory (default {DEFAULT_MODEL})")
+    b.add_argument("--report", default="reports/benchmarks", metavar="DIR", help="output folder (default %(default)s)")
+    b.add_argument("--only", nargs="+", metavar="NAME", help="run only these benchmarks (nsmc, airline)")
+    b.add_argument("--baselines", action=argparse.BooleanOptionalAction, default=True, help="also score the baselines")
+    b.set_defaults(func=cmd_benchmark)
