@@ -1,0 +1,175 @@
+"""The batch scorer with the tiny model: formats, per-row errors, row counts, summary, atomic output."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from models.predictor import Predictor
+from serving import batch
+from serving.batch import ScoreError, score_file
+from serving.contract import MAX_TEXT_CHARS
+from serving.summary import summary_paths
+
+ROWS = [
+    {"ticket": "007", "review": "배송이 2주째 안 와요. 환불해 주세요", "stars": "1"},
+    {"ticket": "008", "review": "the agent was kind and fixed it", "stars": "5"},
+    {"ticket": "009", "review": "   ", "stars": "3"},
+    {"ticket": "010", "review": "", "stars": "2"},
+    {"ticket": "011", "review": "x" * (MAX_TEXT_CHARS + 1), "stars": "2"},
+    {"ticket": "012", "review": "환불 refund please | asap", "stars": "2"},
+]
+SCORED = [True, True, False, False, False, True]
+PROB_COLUMNS = ["sentiment.negative", "themes.speed", "escalation.high"]
+
+
+@pytest.fixture(scope="module")
+def predictor(tiny_model_dir) -> Predictor:
+    return Predictor.load(tiny_model_dir, tag="voc-classifier:tiny", batch_size=2)
+
+
+def write_input(path, rows=ROWS):
+    frame = pd.DataFrame(rows)
+    if path.suffix == ".csv":
+        frame.to_csv(path, index=False)
+    elif path.suffix == ".jsonl":
+        frame.to_json(path, orient="records", lines=True, force_ascii=False)
+    else:
+        frame.to_parquet(path, index=False)
+    return path
+
+
+def read_output(path) -> pd.DataFrame:
+    if path.suffix == ".csv":
+        return pd.read_csv(path, dtype=str, keep_default_na=False)
+    if path.suffix == ".jsonl":
+        return pd.read_json(path, lines=True, dtype=False)
+    return pd.read_parquet(path)
+
+
+@pytest.mark.parametrize("src_ext", [".csv", ".jsonl", ".parquet"])
+@pytest.mark.parametrize("out_ext", [".csv", ".jsonl", ".parquet"])
+def test_every_row_comes_back_with_its_columns_and_predictions(predictor, tmp_path, src_ext, out_ext):
+    src = write_input(tmp_path / f"in{src_ext}")
+    out = tmp_path / f"out{out_ext}"
+    report = score_file(predictor, src, out, "review", "ticket", chunk_rows=4, progress=False)
+    assert (report.rows, report.errors) == (len(ROWS), SCORED.count(False))
+    got = read_output(out)
+    assert len(got) == len(ROWS)
+    assert [str(v) for v in got["review"]] == [r["review"] for r in ROWS]
+    assert [str(v).zfill(3) for v in got["ticket"]] == [r["ticket"] for r in ROWS]
+    for col in ["language", "sentiment", "themes", "escalation", "truncated", "error", *PROB_COLUMNS]:
+        assert col in got.columns
+    errors = got["error"].replace("", None)
+    assert [e is None or pd.isna(e) for e in errors] == SCORED
+    assert "empty" in errors[2] and "empty" in errors[3] and "over the limit" in errors[4]
+    scored = got[SCORED]
+    assert scored["sentiment"].isin(["negative", "neutral", "positive"]).all()
+    assert scored["escalation"].isin(["low", "medium", "high"]).all()
+    assert scored["sentiment.negative"].astype(float).between(0, 1).all()
+    themes = scored["themes"].iloc[0]
+    if out_ext == ".csv":
+        assert all(t in {"speed", "empathy", "resolution", "trust"} for t in themes.split("|") if t)
+    else:
+        assert set(themes) <= {"speed", "empathy", "resolution", "trust"}
+    failed = got[[not s for s in SCORED]]
+    assert (failed["sentiment"].replace("", None).isna()).all()
+    assert all(p.is_file() for p in summary_paths(out))
+
+
+def test_predictions_match_the_predictor(predictor, tmp_path):
+    src = write_input(tmp_path / "in.jsonl")
+    got = read_output(score_file(predictor, src, tmp_path / "out.jsonl", "review", progress=False).output)
+    expected = predictor.predict([ROWS[0]["review"]])[0]
+    assert got["sentiment"][0] == expected["sentiment"]["label"]
+    assert got["escalation.high"][0] == pytest.approx(expected["escalation"]["scores"]["high"])
+
+
+def test_non_string_and_missing_text_and_bad_jsonl_lines_are_row_errors(predictor, tmp_path):
+    src = tmp_path / "in.jsonl"
+    lines = ['{"review": "good"}', '{"review": 5}', '{"other": 1}', "not json", "[1, 2]", "", '{"review": null}']
+    src.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    out = score_file(predictor, src, tmp_path / "out.jsonl", "review", progress=False).output
+    records = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert records[0]["error"] is None and records[0]["sentiment"] in ("negative", "neutral", "positive")
+    got = pd.DataFrame(records)
+    assert len(got) == 6  # the blank line is not a row
+    assert "not int" in got["error"][1].replace("string, ", "")
+    assert "missing" in got["error"][2] and "missing" in got["error"][5]
+    assert "line 4 is not valid JSON" in got["error"][3] and "line 5 is a JSON list" in got["error"][4]
+    assert list(got.columns[:2]) == ["review", "other"]
+
+
+def test_missing_text_column_names_the_columns_found(predictor, tmp_path):
+    src = write_input(tmp_path / "in.csv")
+    with pytest.raises(ScoreError, match="no text column 'text'; columns found: ticket, review, stars"):
+        score_file(predictor, src, tmp_path / "out.csv", "text", progress=False)
+    with pytest.raises(ScoreError, match="no id column 'id'"):
+        score_file(predictor, src, tmp_path / "out.csv", "review", "id", progress=False)
+    assert list(tmp_path.iterdir()) == [src]
+
+
+def test_unknown_extension_and_already_scored_input_are_refused(predictor, tmp_path):
+    src = write_input(tmp_path / "in.csv")
+    with pytest.raises(ScoreError, match="unknown extension '.xlsx'"):
+        score_file(predictor, src, tmp_path / "out.xlsx", "review", progress=False)
+    scored = score_file(predictor, src, tmp_path / "out.csv", "review", progress=False).output
+    with pytest.raises(ScoreError, match="already has the output columns language"):
+        score_file(predictor, scored, tmp_path / "again.csv", "review", progress=False)
+
+
+def test_a_crash_part_way_leaves_no_file(predictor, tmp_path, monkeypatch):
+    src = write_input(tmp_path / "in.parquet", ROWS * 5)
+    calls = []
+
+    def flaky(predictor, texts):
+        calls.append(len(texts))
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real(predictor, texts)
+
+    real = batch.score_texts
+    monkeypatch.setattr(batch, "score_texts", flaky)
+    for ext in (".csv", ".jsonl", ".parquet"):
+        calls.clear()
+        with pytest.raises(KeyboardInterrupt):
+            score_file(predictor, src, tmp_path / f"out{ext}", "review", chunk_rows=4, progress=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.parquet"]
+
+
+def test_summary_counts_and_lists_high_escalation_first(predictor, tmp_path, monkeypatch):
+    def refund_is_high(predictor, texts):
+        results = real(predictor, texts)
+        for text, result in zip(texts, results):
+            if "환불" in text:
+                p_high = 0.9 if "asap" in text else 0.8
+                result["escalation"] = {"label": "high", "scores": {"low": 0.0, "medium": 1 - p_high, "high": p_high}}
+        return results
+
+    real = batch.score_texts
+    monkeypatch.setattr(batch, "score_texts", refund_is_high)
+    out = tmp_path / "out.csv"
+    score_file(predictor, write_input(tmp_path / "in.csv"), out, "review", "ticket", chunk_rows=2, progress=False)
+    got = read_output(out)
+    md, html = (p.read_text(encoding="utf-8") for p in summary_paths(out))
+    assert md.index("## High escalation") < md.index("## sentiment")
+    assert f"{len(ROWS)} rows, {SCORED.count(False)} with an error" in md
+    assert md.index("| 6 | 012 | 0.900 |") < md.index("| 1 | 007 | 0.800 |")
+    for label, n in got["sentiment"][SCORED].value_counts().items():
+        assert f"| {label} | {n} |" in md
+    assert "| high | 2 |" in md and "| ko | 1 |" in md
+    assert html.count("data:image/png;base64,") == 4  # language and the three tasks
+
+
+def test_voc_score_command(tiny_model_dir, tmp_path, capsys):
+    import voc
+
+    src = write_input(tmp_path / "in.csv")
+    out = tmp_path / "out.jsonl"
+    args = ["score", str(src), "--text-column", "review", "--output", str(out), "--model", str(tiny_model_dir)]
+    assert voc.main(args) == 0
+    assert f"{len(ROWS)} rows" in capsys.readouterr().out and out.is_file()
+    assert voc.main([*args[:3], "body", *args[4:]]) == 2
+    assert "columns found: ticket, review, stars" in capsys.readouterr().err

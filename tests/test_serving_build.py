@@ -1,0 +1,31 @@
+"""`bentoml build` packs the service offline (pinned requirements, no lock step) with the tiny model."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from models.store import register
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_bentoml_build_works_offline(tiny_model_dir, bentoml_home):
+    tag = register(tiny_model_dir)
+    env = {**os.environ, "BENTOML_HOME": str(bentoml_home), "VOC_MODEL": tag, "PIP_NO_INDEX": "1"}
+    done = subprocess.run(
+        [sys.executable, "-m", "bentoml", "build", "--output", "tag"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    bento = next(p for p in (bentoml_home / "bentos" / "voc").iterdir() if p.is_dir())
+    info = (bento / "bento.yaml").read_text()
+    assert tag in info and "serving.service:VocService" in info
+    assert (bento / "env" / "python" / "requirements.txt").read_text().count("==") > 50
+    assert (bento / "src" / "serving" / "service.py").is_file()
