@@ -80,7 +80,7 @@ def _default_thresholds(schema: LabelSchema) -> dict[str, dict[str, float]]:
 
 
 def _no_rows(task: Task) -> str:
-    return f"no training row carries a '{task.name}' label"
+    return f"no training row is labelled for '{task.name}'"
 
 
 class MajorityBaseline:
@@ -215,11 +215,11 @@ class ZeroShotBaseline:
 
 def build_baselines(
     schema: LabelSchema, train_paths: list[Path], backbone: str, prefix: str, max_length: int = 128
-) -> tuple[list, dict]:
+) -> tuple[list[Scorer], dict]:
     """Every baseline that can be built, and a record of the training source and what was skipped and why."""
     from models.backbone import BackboneError
 
-    built: list = []
+    built: list[Scorer] = []
     record: dict = {"train": None, "skipped": {}}
     if train_paths:
         data = TrainingData.load(train_paths, schema)

@@ -22,6 +22,8 @@ from models.data import DataError, iter_labelled
 from models.schema import LabelSchema, Task
 from models.text import detect_language
 
+from .baselines import Scorer
+
 LANGUAGES = ("ko", "en", "mixed")
 
 
@@ -139,7 +141,7 @@ def row_language(row: dict) -> str:
 
 
 def collect(
-    scorers: dict[str, object],
+    scorers: dict[str, Scorer],
     paths: list[Path],
     heads: list[Head],
     *,
@@ -177,7 +179,7 @@ def collect(
             for name, out in outputs.items():
                 if task in out:
                     probs[name][task].append(head.restrict(out[task][keep]).astype(np.float32))
-            model_probs = head.restrict(outputs["model"][task][keep])
+            model_probs = probs["model"][task][-1]
             thresholds = head_thresholds(scorers["model"], head)
             for j, conf in enumerate(error_confidence(head, y, model_probs, thresholds)):
                 if worst[task].wants(conf):
@@ -200,9 +202,9 @@ def collect(
     )
 
 
-def head_thresholds(scorer, head: Head) -> np.ndarray:
+def head_thresholds(scorer: Scorer, head: Head) -> np.ndarray:
     """A scorer's decision thresholds for a multi-label head's labels (0.5 where it has none)."""
-    chosen = getattr(scorer, "thresholds", {}).get(head.task.name, {})
+    chosen = scorer.thresholds.get(head.task.name, {})
     return np.array([float(chosen.get(label, 0.5)) for label in head.labels], np.float32)
 
 

@@ -245,7 +245,10 @@ def _errors_section(doc: Doc, metrics: dict) -> None:
 
 def _throughput(doc: Doc, metrics: dict) -> None:
     doc.h(2, "Throughput")
-    rows = [[n, t["seconds"], t["rows_per_s"] or "–"] for n, t in metrics["throughput"].items()]
+    rows = [
+        [name, f"{t['seconds']:.1f}", "–" if t["rows_per_s"] is None else f"{t['rows_per_s']:,.0f}"]
+        for name, t in metrics["throughput"].items()
+    ]
     doc.table(["system", "scoring seconds", "rows per second"], rows)
 
 

@@ -21,6 +21,7 @@ import numpy as np
 from models.data import DataError, iter_labelled
 from models.schema import REPO_ROOT
 
+from .baselines import Scorer
 from .collect import LANGUAGES, Collected, Head, collect, head_thresholds, make_heads
 from .metrics import MAIN_METRIC, headline, multi_label_metrics, single_label_metrics
 
@@ -62,11 +63,11 @@ def _comparison(systems: dict[str, dict]) -> dict:
     return out
 
 
-def summarise(collected: Collected, scorers: dict[str, object]) -> dict:
+def summarise(collected: Collected, scorers: dict[str, Scorer]) -> dict:
     """Turn the streamed numbers into the metrics dict (see the module docstring)."""
     evaluated = {task: len(gold) for task, gold in collected.gold.items()}
     skipped = {
-        h.task.name: f"no row in the data carries a '{h.task.name}' label"
+        h.task.name: f"no row in the data is labelled for '{h.task.name}'"
         for h in collected.heads
         if h.task.name not in evaluated
     }

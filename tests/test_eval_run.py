@@ -63,7 +63,7 @@ def test_sentiment_only_file_evaluates_the_sentiment_head_alone(predictor, files
     metrics = evaluate_files(predictor, [files["sentiment"]], progress=False)
     assert list(metrics["heads"]["evaluated"]) == ["sentiment"]
     assert set(metrics["heads"]["skipped"]) == {"themes", "escalation"}
-    assert "no row in the data carries a 'themes' label" in metrics["heads"]["skipped"]["themes"]
+    assert "no row in the data is labelled for 'themes'" in metrics["heads"]["skipped"]["themes"]
     assert metrics["alert"] == {}
 
 
@@ -130,7 +130,7 @@ def test_cli_end_to_end(tiny_model_dir, files, tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "| sentiment | 12 |" in printed and "skipped themes" in printed
     report = (out / "report.md").read_text(encoding="utf-8")
-    assert "| themes | skipped | 0 | no row in the data carries a 'themes' label |" in report
+    assert "| themes | skipped | 0 | no row in the data is labelled for 'themes' |" in report
     assert "Baselines were not run" in report
 
 
