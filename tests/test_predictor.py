@@ -62,3 +62,17 @@ def test_register_and_resolve_from_store(tiny_model_dir, bentoml_home):
     assert resolved == tag and (path / "voc.json").is_file()
     with pytest.raises(FileNotFoundError, match="voc train"):
         resolve_model("voc-classifier:nope")
+
+
+def test_interrupted_registration_leaves_nothing_in_store(tiny_model_dir, bentoml_home, monkeypatch):
+    import bentoml
+
+    from models import store
+
+    def broken_copy(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(store.shutil, "copy2", broken_copy)
+    with pytest.raises(KeyboardInterrupt):
+        store.register(tiny_model_dir)
+    assert [m for m in bentoml.models.list() if m.tag.name == "voc-classifier"] == []
