@@ -70,9 +70,6 @@ class VocService:
             lambda texts: score_texts(self.predictor, texts), MAX_BATCH_TEXTS, BATCH_TEXTS.observe
         )
 
-    def __is_ready__(self) -> bool:
-        return self.predictor is not None
-
     @bentoml.api(input_spec=ClassifyRequest)
     async def classify(self, items: list[Item]) -> ClassifyResponse:
         """Score up to MAX_ITEMS feedback items: results in request order, ids echoed, with the model tag."""
