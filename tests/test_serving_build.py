@@ -7,18 +7,20 @@ import subprocess
 import sys
 from pathlib import Path
 
-from models.store import register
-
 REPO = Path(__file__).resolve().parents[1]
 
 
 def test_bentoml_build_works_offline(tiny_model_dir, bentoml_home):
-    tag = register(tiny_model_dir)
-    env = {**os.environ, "BENTOML_HOME": str(bentoml_home), "VOC_MODEL": tag, "PIP_NO_INDEX": "1"}
+    # Register in a subprocess too: BentoML caches its store location per process, whatever BENTOML_HOME says later.
+    env = {**os.environ, "BENTOML_HOME": str(bentoml_home), "PIP_NO_INDEX": "1"}
+    code = f"from models.store import register; print(register({str(tiny_model_dir)!r}))"
+    registered = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True)
+    assert registered.returncode == 0, registered.stderr[-3000:]
+    tag = registered.stdout.strip().splitlines()[-1]
     done = subprocess.run(
         [sys.executable, "-m", "bentoml", "build", "--output", "tag"],
         cwd=REPO,
-        env=env,
+        env={**env, "VOC_MODEL": tag},
         capture_output=True,
         text=True,
         timeout=300,
