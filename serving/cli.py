@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 DEFAULT_MODEL = os.environ.get("VOC_MODEL", "voc-classifier:latest")
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -30,15 +30,12 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_score)
 
 
-def cmd_serve(args: argparse.Namespace) -> int:
-    """Run ``bentoml serve serving.service:VocService`` with ``VOC_MODEL`` set; returns when it stops."""
+def cmd_serve(args: argparse.Namespace) -> NoReturn:
+    """Become ``bentoml serve serving.service:VocService`` with ``VOC_MODEL`` set (exec: signals reach it)."""
     env = {**os.environ, "VOC_MODEL": str(args.model), "BENTOML_DO_NOT_TRACK": "True"}
     cmd = [sys.executable, "-m", "bentoml", "serve", "serving.service:VocService"]
     cmd += ["--host", args.host, "--port", str(args.port), "--working-dir", str(REPO_ROOT)]
-    try:
-        return subprocess.call(cmd, env=env)
-    except KeyboardInterrupt:
-        return 130
+    os.execve(sys.executable, cmd, env)
 
 
 def cmd_score(args: argparse.Namespace) -> int:
