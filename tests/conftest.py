@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("BENTOML_DO_NOT_TRACK", "True")
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+# BentoML fixes its store location when first imported: point it at a throwaway store before that,
+# so that tests never touch the user's ~/bentoml.
+os.environ["BENTOML_HOME"] = tempfile.mkdtemp(prefix="voc-test-bentoml-")
 
 import pytest  # noqa: E402
 
@@ -102,6 +106,6 @@ def tiny_model_dir(tiny_backbone, tmp_path_factory):
 
 @pytest.fixture()
 def bentoml_home(tmp_path, monkeypatch):
-    """An empty BentoML store for one test."""
+    """An empty BentoML store for one test's subprocesses (this process keeps the session's store)."""
     monkeypatch.setenv("BENTOML_HOME", str(tmp_path / "bentoml"))
     return tmp_path / "bentoml"
