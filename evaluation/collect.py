@@ -19,6 +19,7 @@ import numpy as np
 from tqdm import tqdm
 
 from models.data import DataError, iter_labelled
+from models.predictor import label_thresholds, single_decisions
 from models.schema import LabelSchema, Task
 from models.text import detect_language
 
@@ -100,8 +101,8 @@ def error_confidence(head: Head, gold: np.ndarray, probs: np.ndarray, thresholds
     labels, the largest probability of a false positive or ``1 - p`` of a false negative.
     """
     if not head.task.multi:
-        decided = probs.argmax(axis=1)
-        return np.where(decided != gold, probs.max(axis=1), 0.0)
+        decided = single_decisions(probs, thresholds)
+        return np.where(decided != gold, probs[np.arange(len(probs)), decided], 0.0)
     decided = probs >= thresholds[None, :]
     wrong = decided != gold.astype(bool)
     sureness = np.where(decided, probs, 1.0 - probs)
@@ -203,9 +204,10 @@ def collect(
 
 
 def head_thresholds(scorer: Scorer, head: Head) -> np.ndarray:
-    """A scorer's decision thresholds for a multi-label head's labels (0.5 where it has none)."""
+    """A scorer's decision thresholds for a head's labels: 0.5 where a multi-label head has none; for a
+    single-label head ``inf`` (plain argmax) except where an operating point overrides it."""
     chosen = scorer.thresholds.get(head.task.name, {})
-    return np.array([float(chosen.get(label, 0.5)) for label in head.labels], np.float32)
+    return label_thresholds(chosen, head.labels, 0.5 if head.task.multi else np.inf)
 
 
 def error_record(head: Head, where: str, row: dict, probs: np.ndarray, thresholds: np.ndarray) -> dict:
@@ -214,7 +216,7 @@ def error_record(head: Head, where: str, row: dict, probs: np.ndarray, threshold
         gold = row[head.task.name]
         predicted = [label for label, p, t in zip(head.labels, probs, thresholds) if p >= t]
     else:
-        gold, predicted = row[head.task.name], head.labels[int(probs.argmax())]
+        gold, predicted = row[head.task.name], head.labels[int(single_decisions(probs[None, :], thresholds)[0])]
     scores = {label: round(float(p), 4) for label, p in zip(head.labels, probs)}
     return {
         "where": where,

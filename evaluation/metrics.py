@@ -1,6 +1,7 @@
 """Classification metrics for one head, from gold labels and probabilities (scikit-learn underneath).
 
-Single-label heads decide by argmax; multi-label heads decide each label by its threshold (the model's
+Single-label heads decide by argmax unless the model sets an operating threshold for a label (escalation
+"high", tuned for recall); multi-label heads decide each label by its threshold (the model's
 tuned operating point). Both return the same shape of dict, so reports and comparisons treat heads
 alike:
 
@@ -18,6 +19,8 @@ from __future__ import annotations
 import numpy as np
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, multilabel_confusion_matrix
 from sklearn.metrics import precision_recall_fscore_support as prfs
+
+from models.predictor import single_decisions
 
 from .calibration import reliability
 
@@ -45,9 +48,12 @@ def _label_table(labels: tuple[str, ...], gold, decided, predicted: np.ndarray) 
     return table, float(f1[seen].mean()) if seen.any() else 0.0
 
 
-def single_label_metrics(gold: np.ndarray, probs: np.ndarray, labels: tuple[str, ...]) -> dict:
-    """Metrics of a softmax head: ``gold`` holds label indices [n], ``probs`` is [n, len(labels)]."""
-    decided = probs.argmax(axis=1)
+def single_label_metrics(
+    gold: np.ndarray, probs: np.ndarray, labels: tuple[str, ...], overrides: np.ndarray | None = None
+) -> dict:
+    """Metrics of a softmax head: ``gold`` holds label indices [n], ``probs`` is [n, len(labels)];
+    ``overrides`` are the model's per-label operating thresholds (``models.predictor.single_decisions``)."""
+    decided = single_decisions(probs, overrides if overrides is not None else np.full(len(labels), np.inf))
     per_label, macro = _label_table(labels, gold, decided, np.bincount(decided, minlength=len(labels)))
     return {
         "type": "single",

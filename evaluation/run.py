@@ -34,7 +34,7 @@ PUBLIC_DATA = REPO_ROOT / "data" / "public"
 def head_metrics(head: Head, gold: np.ndarray, probs: np.ndarray, thresholds: np.ndarray) -> dict:
     if head.task.multi:
         return multi_label_metrics(gold, probs, thresholds, head.labels)
-    return single_label_metrics(gold, probs, head.labels)
+    return single_label_metrics(gold, probs, head.labels, thresholds)
 
 
 def _alert(systems: dict[str, dict]) -> dict:

@@ -24,6 +24,22 @@ def calibrated_probs(logits: np.ndarray, multi: bool, temperature: float) -> np.
     return e / e.sum(axis=1, keepdims=True)
 
 
+def single_decisions(probs: np.ndarray, overrides: np.ndarray) -> np.ndarray:
+    """Argmax per row, except that a label whose probability reaches its override threshold wins.
+
+    ``overrides`` holds one threshold per label (``inf`` for none). It sets an operating point such as
+    "escalate when P(high) >= 0.3", chosen on validation for recall; among several labels over their
+    thresholds the most probable wins.
+    """
+    over = probs >= overrides[None, :]
+    return np.where(over.any(axis=1), np.where(over, probs, -1.0).argmax(axis=1), probs.argmax(axis=1))
+
+
+def label_thresholds(chosen: dict[str, float], labels: tuple[str, ...], default: float) -> np.ndarray:
+    """One task's thresholds as an array in ``labels`` order (``default`` where none is set)."""
+    return np.array([float(chosen.get(label, default)) for label in labels], np.float32)
+
+
 class Predictor:
     """A loaded model ready to score text (``predict_proba`` for arrays, ``predict`` for result dicts)."""
 
@@ -88,17 +104,21 @@ class Predictor:
         return {t.name: calibrated_probs(raw[t.name], t.multi, self.temperatures[t.name]) for t in self.schema.tasks}
 
     def decide(self, probs: dict[str, np.ndarray], i: int) -> dict:
-        """The result for row ``i``: a label (single) or the labels over threshold (multi), plus all scores."""
+        """The result for row ``i``: a label (single, see ``single_decisions``) or the labels over threshold
+        (multi), plus all scores."""
         result = {}
         for task in self.schema.tasks:
             p = probs[task.name][i]
             scores = {label: round(float(v), 4) for label, v in zip(task.labels, p)}
             if task.multi:
-                thr = self.thresholds.get(task.name, {})
-                chosen = [label for label, v in zip(task.labels, p) if v >= float(thr.get(label, 0.5))]
-                result[task.name] = {"labels": chosen, "scores": scores}
+                thr = label_thresholds(self.thresholds.get(task.name, {}), task.labels, 0.5)
+                result[task.name] = {"labels": [label for label, v, t in zip(task.labels, p, thr) if v >= t]}
             else:
-                result[task.name] = {"label": task.labels[int(p.argmax())], "scores": scores}
+                j = single_decisions(
+                    p[None, :], label_thresholds(self.thresholds.get(task.name, {}), task.labels, np.inf)
+                )[0]
+                result[task.name] = {"label": task.labels[int(j)]}
+            result[task.name]["scores"] = scores
         return result
 
     def predict(self, texts: list[str]) -> list[dict]:

@@ -16,8 +16,14 @@ from models.schema import LabelSchema
 ROOT = Path(__file__).resolve().parents[1]
 VOC = ROOT / "data" / "voc"
 SPLITS = ("train", "validation", "test")
-GOOD = {"id": "x1", "text": "배송이 늦어요", "lang": "ko", "sentiment": "negative", "themes": ["speed"],
-        "escalation": "medium"}
+GOOD = {
+    "id": "x1",
+    "text": "배송이 늦어요",
+    "lang": "ko",
+    "sentiment": "negative",
+    "themes": ["speed"],
+    "escalation": "medium",
+}
 
 
 @pytest.fixture(scope="module")
@@ -131,8 +137,15 @@ def test_quotas(voc_rows):
     for lang, share in (("ko", 0.45), ("en", 0.40), ("mixed", 0.15)):
         assert abs(langs[lang] / n - share) < 0.03, langs
     assert len({r["industry"] for r in rows}) >= 10
-    assert {r["channel"] for r in rows} >= {"app_review", "shop_review", "chat_survey", "email", "social",
-                                            "call_note", "nps_comment"}
+    assert {r["channel"] for r in rows} >= {
+        "app_review",
+        "shop_review",
+        "chat_survey",
+        "email",
+        "social",
+        "call_note",
+        "nps_comment",
+    }
 
 
 def test_qc_records_are_consistent_with_the_source():
@@ -156,5 +169,6 @@ def test_bitext_neutral_files_pass_the_loader_and_carry_the_license(schema):
     assert (folder / "LICENSE.txt").is_file()
     for name in SPLITS:
         rows = list(iter_labelled(folder / f"{name}.jsonl", schema))
-        assert rows and all(r["sentiment"] == "neutral" and r["escalation"] == "low" and r["themes"] is None
-                            for r in rows)
+        assert rows and all(
+            r["sentiment"] == "neutral" and r["escalation"] == "low" and r["themes"] is None for r in rows
+        )

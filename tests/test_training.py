@@ -144,3 +144,16 @@ def test_train_end_to_end_is_reproducible(tiny_config, tmp_path):
     assert "## Evaluation" in (tmp_path / "model" / "README.md").read_text()
     results = Predictor.load(tmp_path / "model").predict(["배송 늦어요", "great"])
     assert len(results) == 2 and "themes" in results[0]
+
+
+def test_alert_threshold_reaches_the_recall_target():
+    from models.predictor import single_decisions
+    from training.calibration import alert_threshold
+
+    # Two of four "high" rows are out-voted by "medium" under argmax.
+    probs = np.array([[0.1, 0.3, 0.6], [0.2, 0.5, 0.3], [0.1, 0.6, 0.3], [0.1, 0.2, 0.7], [0.8, 0.15, 0.05]])
+    gold = np.array([2, 2, 1, 2, 0])
+    thr = alert_threshold(probs, gold, label=2, recall=1.0)
+    assert thr == 0.3
+    assert single_decisions(probs, np.array([np.inf, np.inf, thr])).tolist() == [2, 2, 2, 2, 0]
+    assert alert_threshold(probs, gold, label=2, recall=0.6) is None  # argmax already recalls 2 of 3

@@ -52,3 +52,19 @@ def tune_thresholds(probs: np.ndarray, target: np.ndarray, labels: tuple[str, ..
                 best, best_f1 = float(thr), f1
         out[label] = best
     return out
+
+
+def alert_threshold(probs: np.ndarray, gold: np.ndarray, label: int, recall: float) -> float | None:
+    """The highest probability threshold for ``label`` whose decisions recall at least ``recall`` of it on
+    validation (``None`` when argmax alone already does, or the label never occurs)."""
+    from models.predictor import single_decisions
+
+    positive = gold == label
+    if not positive.any() or (probs.argmax(axis=1)[positive] == label).mean() >= recall:
+        return None
+    overrides = np.full(probs.shape[1], np.inf)
+    for thr in np.round(np.arange(0.95, 0.0, -0.01), 2):
+        overrides[label] = thr
+        if (single_decisions(probs, overrides)[positive] == label).mean() >= recall:
+            return float(thr)
+    return 0.01

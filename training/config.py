@@ -49,6 +49,10 @@ class TrainConfig:
     freeze_embeddings: bool = True  # the word embeddings are 96M of the backbone's 118M parameters
     freeze_layers: int = 0  # bottom encoder layers kept frozen
     task_weights: dict[str, float] = field(default_factory=dict)  # loss weight per task, default 1
+    # The alert operating point: the label wins whenever its probability reaches a threshold chosen on
+    # validation as the highest one that still recalls ``alert_recall`` of it (0 disables).
+    alert: str = "escalation.high"
+    alert_recall: float = 0.9
     # The character/word n-gram part, combined with the encoder on the validation split.
     ngram: bool = True
     ngram_train: list[Source] = field(default_factory=list)  # extra rows for the n-gram part only
@@ -74,6 +78,8 @@ class TrainConfig:
         """Fail early: values out of range and data files that do not exist."""
         if self.max_length < 8 or self.batch_size < 1 or self.epochs <= 0:
             raise ConfigError("max_length must be >= 8, batch_size >= 1 and epochs > 0")
+        if not 0.0 <= self.alert_recall <= 1.0 or self.alert.count(".") != 1:
+            raise ConfigError("alert must look like task.label and alert_recall lie in [0, 1]")
         if self.device not in ("cpu", "cuda", "auto"):
             raise ConfigError(f"device must be cpu, cuda or auto, not {self.device!r}")
         if not self.train:

@@ -16,12 +16,12 @@ import torch
 from models.artifact import save_model
 from models.backbone import load_backbone, text_prefix
 from models.classifier import VocClassifier
-from models.data import sha256_file
+from models.data import iter_labelled, sha256_file
 from models.ngram import NgramModel
 from models.predictor import Predictor, calibrated_probs
 from models.schema import LabelSchema
 
-from .calibration import fit_combination, tune_thresholds
+from .calibration import alert_threshold, fit_combination, tune_thresholds
 from .card import model_card
 from .config import TrainConfig
 from .data import encode_rows, label_columns, read_sources
@@ -50,21 +50,53 @@ def gold_arrays(rows: list[dict], schema: LabelSchema) -> dict[str, tuple[np.nda
     return out
 
 
-def part_metrics(logits: dict[str, np.ndarray], golds: dict, schema: LabelSchema, thresholds: dict) -> dict:
-    """Headline metrics of one set of logits (encoder alone, n-gram alone, or combined) on labelled rows."""
+def part_metrics(probs: dict[str, np.ndarray], golds: dict, schema: LabelSchema, thresholds: dict) -> dict:
+    """Headline metrics of one part's probabilities (encoder alone, n-gram alone, or combined)."""
     from evaluation.metrics import headline, multi_label_metrics, single_label_metrics
+    from models.predictor import label_thresholds
 
     out = {}
     for task in schema.tasks:
         has, gold = golds[task.name]
-        if not has.any() or task.name not in logits:
+        if not has.any() or task.name not in probs:
             continue
-        probs = calibrated_probs(logits[task.name][has], task.multi, 1.0)
+        p = probs[task.name][has]
         if task.multi:
-            thr = np.array([thresholds.get(task.name, {}).get(label, 0.5) for label in task.labels])
-            out[task.name] = headline(multi_label_metrics(gold.astype(int), probs, thr, task.labels))
+            thr = label_thresholds(thresholds.get(task.name, {}), task.labels, 0.5)
+            out[task.name] = headline(multi_label_metrics(gold.astype(int), p, thr, task.labels))
         else:
-            out[task.name] = headline(single_label_metrics(gold, probs, task.labels))
+            thr = label_thresholds(thresholds.get(task.name, {}), task.labels, np.inf)
+            out[task.name] = headline(single_label_metrics(gold, p, task.labels, thr))
+    return out
+
+
+def contributions(predictor: Predictor, val_rows: list[dict], test_rows: list[dict], schema: LabelSchema) -> dict:
+    """What each part gives alone and combined, on validation and test. A part alone is scored at
+    temperature 1 with theme thresholds tuned for it on validation; combined is the saved model."""
+    parts: dict[str, dict] = {}
+    for split, rows in (("validation", val_rows), ("test", test_rows)):
+        texts = [r["text"] for r in rows]
+        enc = predictor.encoder_logits(texts)
+        ng = predictor.ngram.logits(texts) if predictor.ngram else {}
+        parts[split] = {"golds": gold_arrays(rows, schema), "combined": predictor.predict_proba(texts)}
+        for name, logits in (("encoder", enc), ("ngram", ng)):
+            parts[split][name] = {
+                t.name: calibrated_probs(logits[t.name], t.multi, 1.0) for t in schema.tasks if t.name in logits
+            }
+    out: dict = {split: {} for split in parts}
+    for name in ("encoder", "ngram", "combined"):
+        if name == "combined":
+            thresholds = predictor.thresholds
+        else:
+            golds, probs = parts["validation"]["golds"], parts["validation"][name]
+            thresholds = {
+                t.name: tune_thresholds(probs[t.name][golds[t.name][0]], golds[t.name][1], t.labels)
+                for t in schema.tasks
+                if t.multi and t.name in probs and golds[t.name][0].any()
+            }
+        for split in parts:
+            if parts[split][name]:
+                out[split][name] = part_metrics(parts[split][name], parts[split]["golds"], schema, thresholds)
     return out
 
 
@@ -123,17 +155,20 @@ def main(config: TrainConfig) -> str:
         if task.multi:
             combined = (enc_logits[task.name][has] + weight * (ng if ng is not None else 0)) / temperatures[task.name]
             thresholds[task.name] = tune_thresholds(calibrated_probs(combined, True, 1.0), gold, task.labels)
+    alert_task, alert_label = config.alert.split(".")
+    if config.alert_recall and alert_task in schema.names and not schema[alert_task].multi:
+        has, gold = golds[alert_task]
+        logits = (enc_logits[alert_task] + ngram_weights.get(alert_task, 0.0) * ng_logits.get(alert_task, 0.0))[has]
+        probs = calibrated_probs(logits, False, temperatures[alert_task])
+        thr = alert_threshold(probs, gold, schema[alert_task].labels.index(alert_label), config.alert_recall)
+        if thr is not None:
+            thresholds[alert_task] = {alert_label: thr}
     meta.update(temperatures=temperatures, ngram_weights=ngram_weights, thresholds=thresholds)
     predictor = Predictor(model, tokenizer, meta, ngram=ngram)
 
-    # What each part contributes, on validation (the combination was fitted there) and on test.
-    contributions = {
-        "validation": {
-            "encoder": part_metrics(enc_logits, golds, schema, thresholds),
-            "ngram": part_metrics(ng_logits, golds, schema, thresholds),
-            "combined": part_metrics(predictor.logits(val_texts), golds, schema, thresholds),
-        }
-    }
+    # What each part contributes, then the test files through evaluation's own metrics.
+    test_rows = [row for path in test_files for row in iter_labelled(path, schema)]
+    parts = contributions(predictor, val_rows, test_rows, schema)
     from evaluation import evaluate_files
 
     metrics = evaluate_files(predictor, test_files) if test_files else {}
@@ -153,7 +188,7 @@ def main(config: TrainConfig) -> str:
             "train_seconds": round(train_seconds),
             "total_seconds": round(time.perf_counter() - started),
         },
-        contributions=contributions,
+        contributions=parts,
         metrics=metrics,
     )
     out = save_model(config.output_path, model, tokenizer, meta, card=model_card(meta, schema), ngram=ngram)
