@@ -32,8 +32,12 @@ def main() -> None:
 
     table("sentiment", ["negative", "neutral", "positive"], count(lambda r: [r["sentiment"]]), sizes)
     theme_cols = [*THEMES, "(none)", "(2+)"]
-    table("themes (a row counts once per theme)", theme_cols, count(
-        lambda r: r["themes"] + ["(none)"] * (not r["themes"]) + ["(2+)"] * (len(r["themes"]) > 1)), sizes)
+    table(
+        "themes (a row counts once per theme)",
+        theme_cols,
+        count(lambda r: r["themes"] + ["(none)"] * (not r["themes"]) + ["(2+)"] * (len(r["themes"]) > 1)),
+        sizes,
+    )
     table("escalation", ["low", "medium", "high"], count(lambda r: [r["escalation"]]), sizes)
     table("lang", ["ko", "en", "mixed"], count(lambda r: [r["lang"]]), sizes)
     channels = sorted({r["channel"] for r in rows["all"]})

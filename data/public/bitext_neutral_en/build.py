@@ -23,10 +23,23 @@ from pathlib import Path
 HERE = Path(__file__).parent
 DEFAULT_SOURCE = HERE.parents[2].parent / "shared" / "data" / "bitext_customer_support_en"
 KEEP = (
-    "change_order", "change_shipping_address", "check_cancellation_fee", "check_invoice", "check_payment_methods",
-    "check_refund_policy", "contact_customer_service", "create_account", "delivery_options", "delivery_period",
-    "edit_account", "get_invoice", "newsletter_subscription", "place_order", "set_up_shipping_address",
-    "switch_account", "track_order",
+    "change_order",
+    "change_shipping_address",
+    "check_cancellation_fee",
+    "check_invoice",
+    "check_payment_methods",
+    "check_refund_policy",
+    "contact_customer_service",
+    "create_account",
+    "delivery_options",
+    "delivery_period",
+    "edit_account",
+    "get_invoice",
+    "newsletter_subscription",
+    "place_order",
+    "set_up_shipping_address",
+    "switch_account",
+    "track_order",
 )
 
 
@@ -45,8 +58,16 @@ def main(source: Path) -> None:
                 dropped["repeat"] += 1
             else:
                 seen.add(key)
-                kept.append({"id": row["id"], "text": row["text"], "lang": "en", "sentiment": "neutral",
-                             "escalation": "low", "intent": row["intent"]})
+                kept.append(
+                    {
+                        "id": row["id"],
+                        "text": row["text"],
+                        "lang": "en",
+                        "sentiment": "neutral",
+                        "escalation": "low",
+                        "intent": row["intent"],
+                    }
+                )
         with (HERE / f"{split}.jsonl").open("w", encoding="utf-8") as f:
             f.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in kept)
         print(f"{split}: {len(kept)} kept; dropped {dict(dropped)}")

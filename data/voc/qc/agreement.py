@@ -42,13 +42,17 @@ def report(pairs: list[tuple[dict, dict]], title: str) -> None:
     print(f"sentiment   accuracy {acc(sw, ss):.3f}  kappa {cohen_kappa_score(sw, ss):.3f}")
     ew = [LEVELS.index(w["escalation"]) for w, _ in pairs]
     es = [LEVELS.index(s["escalation"]) for _, s in pairs]
-    print(f"escalation  accuracy {acc(ew, es):.3f}  kappa {cohen_kappa_score(ew, es):.3f}  "
-          f"weighted kappa (linear) {cohen_kappa_score(ew, es, weights='linear'):.3f}")
+    print(
+        f"escalation  accuracy {acc(ew, es):.3f}  kappa {cohen_kappa_score(ew, es):.3f}  "
+        f"weighted kappa (linear) {cohen_kappa_score(ew, es, weights='linear'):.3f}"
+    )
     for theme in THEMES:
         tw = [theme in w["themes"] for w, _ in pairs]
         ts = [theme in s["themes"] for _, s in pairs]
-        print(f"  {theme:<11} agreement {acc(tw, ts):.3f}  kappa {cohen_kappa_score(tw, ts):.3f}  "
-              f"(writer {sum(tw)}, second {sum(ts)})")
+        print(
+            f"  {theme:<11} agreement {acc(tw, ts):.3f}  kappa {cohen_kappa_score(tw, ts):.3f}  "
+            f"(writer {sum(tw)}, second {sum(ts)})"
+        )
     exact = acc([sorted(w["themes"]) for w, _ in pairs], [sorted(s["themes"]) for _, s in pairs])
     print(f"themes      exact set agreement {exact:.3f}")
 
@@ -57,11 +61,25 @@ def disagreements(pairs: list[tuple[dict, dict]]) -> None:
     for w, s in pairs:
         for field in ("sentiment", "escalation"):
             if w[field] != s[field]:
-                print(json.dumps({"id": w["id"], "field": field, "writer": w[field], "second": s[field],
-                                  "text": w["text"]}, ensure_ascii=False))
+                print(
+                    json.dumps(
+                        {"id": w["id"], "field": field, "writer": w[field], "second": s[field], "text": w["text"]},
+                        ensure_ascii=False,
+                    )
+                )
         if sorted(w["themes"]) != sorted(s["themes"]):
-            print(json.dumps({"id": w["id"], "field": "themes", "writer": sorted(w["themes"]),
-                              "second": sorted(s["themes"]), "text": w["text"]}, ensure_ascii=False))
+            print(
+                json.dumps(
+                    {
+                        "id": w["id"],
+                        "field": "themes",
+                        "writer": sorted(w["themes"]),
+                        "second": sorted(s["themes"]),
+                        "text": w["text"],
+                    },
+                    ensure_ascii=False,
+                )
+            )
 
 
 def main() -> None:
