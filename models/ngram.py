@@ -37,7 +37,8 @@ class NgramModel:
     def __init__(self, schema: LabelSchema, c: float = 4.0):
         self.schema, self.c = schema, c
         self.idf: np.ndarray | None = None
-        self.coef: dict[str, np.ndarray] = {}
+        # Per task a contiguous [features, labels] matrix: a sparse batch times it copies no weights.
+        self.weight: dict[str, np.ndarray] = {}
         self.intercept: dict[str, np.ndarray] = {}
 
     def _counts(self, texts: list[str]) -> sparse.csr_matrix:
@@ -49,8 +50,8 @@ class NgramModel:
         from sklearn.preprocessing import normalize
 
         x = self._counts(texts)
-        x.data = 1.0 + np.log(x.data)  # sublinear tf
-        return normalize(x @ sparse.diags(self.idf), norm="l2", copy=False)
+        x.data = (1.0 + np.log(x.data)) * self.idf[x.indices]  # sublinear tf times idf
+        return normalize(x, norm="l2", copy=False)
 
     def fit(self, texts: list[str], labels: dict[str, list]) -> NgramModel:
         """Fit on ``texts`` with per-task label lists (``None`` where a row lacks that task)."""
@@ -72,22 +73,24 @@ class NgramModel:
                     coef, intercept = _fit_lr(LogisticRegression, x[rows], y, self.c)
                     coefs.append(coef[0])
                     bias.append(intercept[0])
-                self.coef[task.name], self.intercept[task.name] = np.stack(coefs), np.array(bias)
+                self.weight[task.name] = np.ascontiguousarray(np.stack(coefs).T)
+                self.intercept[task.name] = np.array(bias)
             else:
                 y = np.array([task.labels.index(v) for v in ys])
-                self.coef[task.name], self.intercept[task.name] = _fit_multiclass(
+                coef, self.intercept[task.name] = _fit_multiclass(
                     LogisticRegression, x[rows], y, len(task.labels), self.c
                 )
+                self.weight[task.name] = np.ascontiguousarray(coef.T)
         return self
 
     def logits(self, texts: list[str]) -> dict[str, np.ndarray]:
         x = self._features(texts)
-        return {name: np.asarray(x @ coef.T) + self.intercept[name] for name, coef in self.coef.items()}
+        return {name: np.asarray(x @ weight) + self.intercept[name] for name, weight in self.weight.items()}
 
     def save(self, path: str | Path) -> None:
         arrays = {"idf": self.idf}
-        for name in self.coef:
-            arrays[f"{name}.coef"] = self.coef[name].astype(np.float16)
+        for name in self.weight:  # stored as [labels, features], scikit-learn's coef_ layout
+            arrays[f"{name}.coef"] = self.weight[name].T.astype(np.float16)
             arrays[f"{name}.intercept"] = self.intercept[name].astype(np.float32)
         save_file(arrays, str(Path(path) / FILE), metadata={"params": json.dumps({"c": self.c, "n": N_FEATURES})})
 
@@ -102,7 +105,7 @@ class NgramModel:
         model.idf = arrays["idf"]
         for task in schema.tasks:
             if f"{task.name}.coef" in arrays:
-                model.coef[task.name] = arrays[f"{task.name}.coef"].astype(np.float32)
+                model.weight[task.name] = np.ascontiguousarray(arrays[f"{task.name}.coef"].T, dtype=np.float32)
                 model.intercept[task.name] = arrays[f"{task.name}.intercept"]
         return model
 
