@@ -63,7 +63,9 @@ def write_model_files(path: Path, model: VocClassifier, tokenizer, meta: dict, c
 
 def load_model(path: str | Path) -> tuple[VocClassifier, object, dict]:
     """Load ``(model, tokenizer, meta)`` from a model directory, in eval mode on the CPU."""
-    from transformers import AutoModel, AutoTokenizer
+    from transformers import AutoTokenizer
+
+    from .backbone import load_encoder
 
     path = Path(path)
     if not (path / META_FILE).is_file():
@@ -71,7 +73,7 @@ def load_model(path: str | Path) -> tuple[VocClassifier, object, dict]:
     meta = json.loads((path / META_FILE).read_text(encoding="utf-8"))
     schema = LabelSchema.from_dict(meta["schema"], source=str(path / META_FILE))
     tokenizer = AutoTokenizer.from_pretrained(str(path / "encoder"))
-    encoder = AutoModel.from_pretrained(str(path / "encoder"))
+    encoder = load_encoder(str(path / "encoder"))
     model = VocClassifier(encoder, schema)
     heads = {k.removeprefix("heads."): v for k, v in load_file(str(path / "heads.safetensors")).items()}
     model.heads.load_state_dict(heads)

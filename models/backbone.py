@@ -55,15 +55,12 @@ def load_backbone(name: str):
     Works offline for local paths and for ids already in the Hugging Face cache; otherwise the
     error says what is missing and how to get it.
     """
-    from transformers import AutoModel, AutoTokenizer
+    from transformers import AutoTokenizer
 
     source = resolve_backbone(name)
     try:
         tokenizer = AutoTokenizer.from_pretrained(source)
-        try:  # the default checkpoint has no pooler (voc mean-pools); skip building a random one
-            encoder = AutoModel.from_pretrained(source, add_pooling_layer=False)
-        except TypeError:
-            encoder = AutoModel.from_pretrained(source)
+        encoder = load_encoder(source)
     except (OSError, ValueError) as e:
         where = "a local directory" if Path(source).exists() else "a Hugging Face id"
         raise BackboneError(
@@ -74,6 +71,16 @@ def load_backbone(name: str):
             "(~/.cache/huggingface) here."
         ) from e
     return encoder, tokenizer
+
+
+def load_encoder(source: str):
+    """``AutoModel`` without a pooler where the architecture allows (voc mean-pools; the default has none)."""
+    from transformers import AutoModel
+
+    try:
+        return AutoModel.from_pretrained(source, add_pooling_layer=False)
+    except TypeError:
+        return AutoModel.from_pretrained(source)
 
 
 def mean_pool(hidden, attention_mask):

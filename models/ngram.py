@@ -24,7 +24,8 @@ FILE = "ngram.safetensors"
 def _vectorizers():
     from sklearn.feature_extraction.text import HashingVectorizer
 
-    common = {"n_features": N_FEATURES, "alternate_sign": False, "norm": None, "lowercase": True}
+    # float32 features: the product with the float32 weights then needs no upcast copy of the weights
+    common = {"n_features": N_FEATURES, "alternate_sign": False, "norm": None, "lowercase": True, "dtype": np.float32}
     return (
         HashingVectorizer(analyzer="char_wb", ngram_range=(1, 4), **common),
         HashingVectorizer(analyzer="word", ngram_range=(1, 2), token_pattern=r"(?u)\b\w+\b", **common),

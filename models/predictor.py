@@ -63,8 +63,16 @@ class Predictor:
         self.tag = tag
 
     @classmethod
-    def load(cls, path: str | Path, **kwargs) -> Predictor:
+    def load(cls, path: str | Path, quantize: bool = False, **kwargs) -> Predictor:
+        """Load a model directory; ``quantize`` runs the encoder's Linear layers in dynamic int8 (about
+        twice as fast on a CPU, at a measured cost in accuracy: see the README's Serving section)."""
         model, tokenizer, meta = load_model(path)
+        if quantize:
+            import warnings
+
+            with warnings.catch_warnings():  # torch.ao.quantization is deprecated in favour of torchao
+                warnings.simplefilter("ignore")
+                model.encoder = torch.ao.quantization.quantize_dynamic(model.encoder, {torch.nn.Linear}, torch.qint8)
         return cls(model, tokenizer, meta, ngram=NgramModel.load(path, model.schema), **kwargs)
 
     def encode(self, texts: list[str]) -> dict[str, torch.Tensor]:
