@@ -43,7 +43,7 @@ combined with weights fitted on the validation split.
   encoder lr {cfg["learning_rate"]}; word embeddings frozen: {cfg["freeze_embeddings"]}.
 - calibration: temperature per head {json.dumps({k: round(v, 3) for k, v in meta["temperatures"].items()})};
   n-gram weight per head {json.dumps({k: round(v, 3) for k, v in meta["ngram_weights"].items()})};
-  theme thresholds {json.dumps(meta["thresholds"])}.
+  decision thresholds (per theme; the escalation alert) {json.dumps(meta["thresholds"])}.
 - data files (sha256) and package versions: `voc.json`.
 
 ## Evaluation (test files)
