@@ -157,3 +157,12 @@ def test_alert_threshold_reaches_the_recall_target():
     assert thr == 0.3
     assert single_decisions(probs, np.array([np.inf, np.inf, thr])).tolist() == [2, 2, 2, 2, 0]
     assert alert_threshold(probs, gold, label=2, recall=0.6) is None  # argmax already recalls 2 of 3
+
+
+def test_unknown_alert_label_fails_before_training(tiny_config, monkeypatch):
+    from training import train, trainer
+
+    config = load_config(None, [*tiny_config, "alert=escalation.urgent"])
+    monkeypatch.setattr(trainer.Trainer, "fit", lambda *a: pytest.fail("training started"))
+    with pytest.raises(ConfigError, match="escalation.urgent"):
+        train.main(config)

@@ -24,6 +24,9 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     try:
         main(config)
+    except ConfigError as e:
+        print(f"voc train: config error: {e}", file=sys.stderr)
+        return 2
     except DataError as e:
         print(f"voc train: data error: {e}", file=sys.stderr)
         return 2

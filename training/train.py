@@ -23,7 +23,7 @@ from models.schema import LabelSchema
 
 from .calibration import alert_threshold, fit_combination, tune_thresholds
 from .card import model_card
-from .config import TrainConfig
+from .config import ConfigError, TrainConfig
 from .data import encode_rows, label_columns, read_sources
 from .trainer import Trainer
 
@@ -107,6 +107,9 @@ def main(config: TrainConfig) -> str:
     if config.num_threads:
         torch.set_num_threads(config.num_threads)
     schema = LabelSchema.load(config.resolve(config.labels))
+    alert_task, alert_label = config.alert.split(".")
+    if config.alert_recall and (alert_task not in schema.names or alert_label not in schema[alert_task].labels):
+        raise ConfigError(f"alert {config.alert!r} is not a task.label of {config.labels}")
 
     # Data first: a bad row must fail before any minute of training is spent.
     train_rows = read_sources(config, config.train, schema)
@@ -142,25 +145,24 @@ def main(config: TrainConfig) -> str:
     enc_logits = predictor.encoder_logits(val_texts)
     ng_logits = ngram.logits(val_texts) if ngram else {}
     golds = gold_arrays(val_rows, schema)
-    temperatures, ngram_weights, thresholds = {}, {}, {}
+    temperatures, ngram_weights, thresholds, val_probs = {}, {}, {}, {}
     for task in schema.tasks:
         has, gold = golds[task.name]
         if not has.any():
             temperatures[task.name] = 1.0
             continue
+        enc = enc_logits[task.name][has]
         ng = ng_logits[task.name][has] if task.name in ng_logits else None
-        temperatures[task.name], weight = fit_combination(enc_logits[task.name][has], ng, gold, task.multi)
+        temperatures[task.name], weight = fit_combination(enc, ng, gold, task.multi)
         if ng is not None:
             ngram_weights[task.name] = weight
+        combined = enc + weight * ng if ng is not None else enc
+        val_probs[task.name] = calibrated_probs(combined, task.multi, temperatures[task.name])
         if task.multi:
-            combined = (enc_logits[task.name][has] + weight * (ng if ng is not None else 0)) / temperatures[task.name]
-            thresholds[task.name] = tune_thresholds(calibrated_probs(combined, True, 1.0), gold, task.labels)
-    alert_task, alert_label = config.alert.split(".")
-    if config.alert_recall and alert_task in schema.names and not schema[alert_task].multi:
-        has, gold = golds[alert_task]
-        logits = (enc_logits[alert_task] + ngram_weights.get(alert_task, 0.0) * ng_logits.get(alert_task, 0.0))[has]
-        probs = calibrated_probs(logits, False, temperatures[alert_task])
-        thr = alert_threshold(probs, gold, schema[alert_task].labels.index(alert_label), config.alert_recall)
+            thresholds[task.name] = tune_thresholds(val_probs[task.name], gold, task.labels)
+    if config.alert_recall and alert_task in val_probs and not schema[alert_task].multi:
+        label = schema[alert_task].labels.index(alert_label)
+        thr = alert_threshold(val_probs[alert_task], golds[alert_task][1], label, config.alert_recall)
         if thr is not None:
             thresholds[alert_task] = {alert_label: thr}
     meta.update(temperatures=temperatures, ngram_weights=ngram_weights, thresholds=thresholds)
@@ -169,9 +171,11 @@ def main(config: TrainConfig) -> str:
     # What each part contributes, then the test files through evaluation's own metrics.
     test_rows = [row for path in test_files for row in iter_labelled(path, schema)]
     parts = contributions(predictor, val_rows, test_rows, schema)
-    from evaluation import evaluate_files
+    from evaluation import evaluate_files, metrics_table
 
     metrics = evaluate_files(predictor, test_files) if test_files else {}
+    if metrics:
+        print(metrics_table(metrics))
 
     meta.update(
         name=config.name,
