@@ -97,19 +97,23 @@ class Predictor:
                     out[name][idx] = value.float().numpy()
         return out
 
-    def logits(self, texts: list[str]) -> dict[str, np.ndarray]:
-        """Encoder logits plus, where the model has an n-gram part, its logits times the fitted weight."""
-        out = self.encoder_logits(texts)
-        if self.ngram is not None and self.ngram_weights:
-            extra = self.ngram.logits(texts)
-            for name, weight in self.ngram_weights.items():
-                out[name] = out[name] + weight * extra[name]
+    def part_logits(self, texts: list[str]) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+        """The encoder's logits and, where the model has one, the n-gram part's (else ``{}``)."""
+        return self.encoder_logits(texts), self.ngram.logits(texts) if self.ngram is not None else {}
+
+    def combine(self, encoder: dict[str, np.ndarray], ngram: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Calibrated probabilities from the parts' logits: ``(encoder + w * ngram) / T`` per head."""
+        out = {}
+        for task in self.schema.tasks:
+            z = encoder[task.name]
+            if task.name in self.ngram_weights and task.name in ngram:
+                z = z + self.ngram_weights[task.name] * ngram[task.name]
+            out[task.name] = calibrated_probs(z, task.multi, self.temperatures[task.name])
         return out
 
     def predict_proba(self, texts: list[str]) -> dict[str, np.ndarray]:
         """Calibrated probabilities per task, each an array [n_texts, n_labels] in the schema's label order."""
-        raw = self.logits(texts)
-        return {t.name: calibrated_probs(raw[t.name], t.multi, self.temperatures[t.name]) for t in self.schema.tasks}
+        return self.combine(*self.part_logits(texts))
 
     def decide(self, probs: dict[str, np.ndarray], i: int) -> dict:
         """The result for row ``i``: a label (single, see ``single_decisions``) or the labels over threshold

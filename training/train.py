@@ -70,15 +70,14 @@ def part_metrics(probs: dict[str, np.ndarray], golds: dict, schema: LabelSchema,
     return out
 
 
-def contributions(predictor: Predictor, val_rows: list[dict], test_rows: list[dict], schema: LabelSchema) -> dict:
-    """What each part gives alone and combined, on validation and test. A part alone is scored at
-    temperature 1 with theme thresholds tuned for it on validation; combined is the saved model."""
+def contributions(predictor: Predictor, splits: dict[str, tuple[list[dict], tuple[dict, dict]]]) -> dict:
+    """What each part gives alone and combined, per split (rows and the parts' logits on them). A part
+    alone is scored at temperature 1 with theme thresholds tuned for it on validation; combined is the
+    saved model."""
+    schema = predictor.schema
     parts: dict[str, dict] = {}
-    for split, rows in (("validation", val_rows), ("test", test_rows)):
-        texts = [r["text"] for r in rows]
-        enc = predictor.encoder_logits(texts)
-        ng = predictor.ngram.logits(texts) if predictor.ngram else {}
-        parts[split] = {"golds": gold_arrays(rows, schema), "combined": predictor.predict_proba(texts)}
+    for split, (rows, (enc, ng)) in splits.items():
+        parts[split] = {"golds": gold_arrays(rows, schema), "combined": predictor.combine(enc, ng)}
         for name, logits in (("encoder", enc), ("ngram", ng)):
             parts[split][name] = {
                 t.name: calibrated_probs(logits[t.name], t.multi, 1.0) for t in schema.tasks if t.name in logits
@@ -142,8 +141,7 @@ def main(config: TrainConfig) -> str:
     meta = {"base_model": config.base_model, "text_prefix": prefix, "max_length": config.max_length}
     predictor = Predictor(model, tokenizer, meta, ngram=ngram)
     val_texts = [r["text"] for r in val_rows]
-    enc_logits = predictor.encoder_logits(val_texts)
-    ng_logits = ngram.logits(val_texts) if ngram else {}
+    enc_logits, ng_logits = predictor.part_logits(val_texts)
     golds = gold_arrays(val_rows, schema)
     temperatures, ngram_weights, thresholds, val_probs = {}, {}, {}, {}
     for task in schema.tasks:
@@ -170,7 +168,10 @@ def main(config: TrainConfig) -> str:
 
     # What each part contributes, then the test files through evaluation's own metrics.
     test_rows = [row for path in test_files for row in iter_labelled(path, schema)]
-    parts = contributions(predictor, val_rows, test_rows, schema)
+    test_logits = predictor.part_logits([r["text"] for r in test_rows])
+    parts = contributions(
+        predictor, {"validation": (val_rows, (enc_logits, ng_logits)), "test": (test_rows, test_logits)}
+    )
     from evaluation import evaluate_files, metrics_table
 
     metrics = evaluate_files(predictor, test_files) if test_files else {}
