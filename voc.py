@@ -59,11 +59,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from models.backbone import BackboneError
+    from models.errors import VocError
 
     try:
         return args.func(args)
-    except BackboneError as e:
+    except VocError as e:  # every error a user can fix: one line, no traceback
         print(f"voc {args.command}: error: {e}", file=sys.stderr)
         return 2
 

@@ -19,6 +19,7 @@ import numpy as np
 from tqdm import tqdm
 
 from models.data import DataError, iter_labelled
+from models.errors import VocError
 from models.predictor import label_thresholds, single_decisions
 from models.schema import LabelSchema, Task
 from models.text import detect_language
@@ -28,7 +29,7 @@ from .baselines import Scorer
 LANGUAGES = ("ko", "en", "mixed")
 
 
-class EvaluationError(ValueError):
+class EvaluationError(VocError, ValueError):
     """An evaluation was asked for something it cannot do (an unknown benchmark, a bad label restriction)."""
 
 

@@ -5,77 +5,147 @@ Layout::
     encoder/            Hugging Face checkpoint of the fine-tuned encoder + tokenizer (safetensors)
     heads.safetensors   the task heads
     ngram.safetensors   the optional character/word n-gram part (models.ngram)
-    voc.json            schema, text prefix, max length, thresholds, temperatures, training config,
-                        data hashes, metrics, seed and package versions
+    selfcheck.json      a few texts with the probabilities the model gave them when it was saved
+    voc.json            format, schema, text prefix, max length, thresholds, temperatures, combination
+                        weights, training config, data hashes, metrics, seed and package versions
     labels.yaml         the label schema the heads were built from
     README.md           the model card
+
+Loading checks the format, reads every file with errors that name it, and (in ``Predictor.load``)
+re-scores the self-check texts, so a damaged file or a changed library cannot serve silently.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
-from safetensors.torch import load_file, save_file
-
 from .classifier import VocClassifier
+from .errors import ModelFileError
 from .schema import LabelSchema
 
+__all__ = ["FORMAT_VERSION", "META_FILE", "ModelFileError", "load_model", "save_model", "staged_dir"]
+
 META_FILE = "voc.json"
-FORMAT_VERSION = 1
+HEADS_FILE = "heads.safetensors"
+# 2: n-gram weights stored as [features, labels] (format 1 wrote them in a layout that loaded scrambled),
+#    and selfcheck.json.
+FORMAT_VERSION = 2
 
 
-class ModelFileError(RuntimeError):
-    """A model directory is missing or incomplete."""
-
-
-def save_model(out_dir: str | Path, model: VocClassifier, tokenizer, meta: dict, card: str = "", ngram=None) -> Path:
-    """Write the model directory; a failure part-way leaves nothing at ``out_dir``."""
+@contextlib.contextmanager
+def staged_dir(out_dir: str | Path) -> Iterator[Path]:
+    """A temporary directory beside ``out_dir`` that becomes ``out_dir`` when the block succeeds; on any
+    failure (Ctrl-C included) it is removed and ``out_dir`` is left as it was."""
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
     try:
-        write_model_files(tmp, model, tokenizer, meta, card, ngram)
+        tmp.chmod(0o755)
+        yield tmp
         if out_dir.exists():
             shutil.rmtree(out_dir)
         tmp.rename(out_dir)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return out_dir
 
 
-def write_model_files(path: Path, model: VocClassifier, tokenizer, meta: dict, card: str = "", ngram=None) -> None:
+def save_model(
+    out_dir: str | Path,
+    model: VocClassifier,
+    tokenizer,
+    meta: dict,
+    card: str = "",
+    ngram=None,
+    check_texts: list[str] | None = None,
+) -> Path:
+    """Write the model directory, with its self-check computed from these objects; a failure part-way
+    leaves nothing at ``out_dir``."""
+    from .predictor import Predictor
+    from .selfcheck import make_self_check
+
+    check = make_self_check(Predictor(model, tokenizer, meta, ngram=ngram), check_texts)
+    with staged_dir(out_dir) as tmp:
+        write_model_files(tmp, model, tokenizer, meta, card, ngram, check)
+    return Path(out_dir)
+
+
+def write_model_files(
+    path: Path, model: VocClassifier, tokenizer, meta: dict, card: str = "", ngram=None, self_check: dict | None = None
+) -> None:
     """Write the files of a model directory into an existing empty directory (``ngram``: an NgramModel)."""
-    path.chmod(0o755)
+    from safetensors.torch import save_file
+
+    from .selfcheck import write_self_check
+
     model.encoder.save_pretrained(str(path / "encoder"))
     tokenizer.save_pretrained(str(path / "encoder"))
-    save_file(model.heads_state(), str(path / "heads.safetensors"))
+    save_file(model.heads_state(), str(path / HEADS_FILE))
     if ngram is not None:
         ngram.save(path)
+    if self_check is not None:
+        write_self_check(path, self_check)
     model.schema.dump(path / "labels.yaml")
-    full = {"format": FORMAT_VERSION, **meta, "schema": model.schema.to_dict()}
+    write_meta(path, meta, model.schema, card)
+
+
+def write_meta(path: Path, meta: dict, schema: LabelSchema, card: str = "") -> None:
+    """(Re)write ``voc.json`` and the model card, e.g. once the saved model has been measured."""
+    full = {**meta, "format": FORMAT_VERSION, "schema": schema.to_dict()}
     (path / META_FILE).write_text(json.dumps(full, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     (path / "README.md").write_text(card or "# voc-classifier\n", encoding="utf-8")
 
 
+def read_meta(path: Path) -> dict:
+    """``voc.json``, checked: present, a JSON object, and of the format this code reads."""
+    file = path / META_FILE
+    if not path.is_dir():
+        raise ModelFileError(f"{path}: no such model directory; train one with `voc train` or pass a store tag")
+    if not file.is_file():
+        raise ModelFileError(f"{path} is not a voc model directory (no {META_FILE}); train one with `voc train`")
+    try:
+        meta = json.loads(file.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ModelFileError(f"{file}: not valid JSON ({e}); the file is damaged: retrain or restore it") from None
+    if not isinstance(meta, dict) or "schema" not in meta:
+        raise ModelFileError(f"{file}: not a voc model description (no 'schema'); retrain or restore it")
+    if meta.get("format") != FORMAT_VERSION:
+        raise ModelFileError(
+            f"{file}: model format {meta.get('format')!r}, but this voc reads format {FORMAT_VERSION}; "
+            "retrain the model with this version (`voc train`)"
+        )
+    return meta
+
+
 def load_model(path: str | Path) -> tuple[VocClassifier, object, dict]:
     """Load ``(model, tokenizer, meta)`` from a model directory, in eval mode on the CPU."""
+    from safetensors.torch import load_file
     from transformers import AutoTokenizer
 
     from .backbone import load_encoder
 
     path = Path(path)
-    if not (path / META_FILE).is_file():
-        raise ModelFileError(f"{path} is not a voc model directory (no {META_FILE}); train one with `voc train`")
-    meta = json.loads((path / META_FILE).read_text(encoding="utf-8"))
+    meta = read_meta(path)
     schema = LabelSchema.from_dict(meta["schema"], source=str(path / META_FILE))
-    tokenizer = AutoTokenizer.from_pretrained(str(path / "encoder"))
-    encoder = load_encoder(str(path / "encoder"))
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(str(path / "encoder"))
+        encoder = load_encoder(str(path / "encoder"))
+    except Exception as e:  # transformers raises OSError, ValueError or safetensors' errors by the fault
+        raise ModelFileError(
+            f"{path / 'encoder'}: the encoder cannot be loaded ({str(e).splitlines()[0]}); retrain or restore it"
+        ) from None
     model = VocClassifier(encoder, schema)
-    heads = {k.removeprefix("heads."): v for k, v in load_file(str(path / "heads.safetensors")).items()}
-    model.heads.load_state_dict(heads)
+    try:
+        heads = {k.removeprefix("heads."): v for k, v in load_file(str(path / HEADS_FILE)).items()}
+        model.heads.load_state_dict(heads)
+    except Exception as e:  # a missing, truncated or foreign heads file
+        raise ModelFileError(
+            f"{path / HEADS_FILE}: cannot be loaded ({str(e).splitlines()[0]}); retrain or restore it"
+        ) from None
     model.eval()
     return model, tokenizer, meta

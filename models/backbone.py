@@ -5,13 +5,15 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from .errors import VocError
+
 # The name that selects the offline default; any other name goes to transformers as is.
 DEFAULT_BACKBONE = "multilingual-e5-small"
 # e5 models were trained with these prefixes; classification inputs are "queries".
 E5_PREFIX = "query: "
 
 
-class BackboneError(RuntimeError):
+class BackboneError(VocError, RuntimeError):
     """The backbone could not be found or loaded; the message says how to fix it."""
 
 

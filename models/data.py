@@ -12,10 +12,11 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
+from .errors import VocError
 from .schema import LabelSchema
 
 
-class DataError(ValueError):
+class DataError(VocError, ValueError):
     """A data file is missing or has a bad row; the message names the file and line."""
 
 

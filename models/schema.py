@@ -10,12 +10,14 @@ from pathlib import Path
 
 import yaml
 
+from .errors import VocError
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_LABELS = REPO_ROOT / "data" / "labels.yaml"
 TASK_TYPES = ("single", "multi")
 
 
-class SchemaError(ValueError):
+class SchemaError(VocError, ValueError):
     """labels.yaml is malformed; the message names the file and the problem."""
 
 

@@ -27,6 +27,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from tqdm import tqdm
 
+from models.errors import VocError
 from models.predictor import Predictor
 
 from .atomic import atomic_path
@@ -40,7 +41,7 @@ THEME_SEPARATOR = "|"
 _READ_ERROR = "\0read_error"
 
 
-class ScoreError(ValueError):
+class ScoreError(VocError, ValueError):
     """The input cannot be scored as a whole; the message says what to fix."""
 
 

@@ -14,10 +14,11 @@ from pathlib import Path
 
 import yaml
 
+from models.errors import VocError
 from models.schema import REPO_ROOT
 
 
-class ConfigError(ValueError):
+class ConfigError(VocError, ValueError):
     """The configuration is invalid; the message names the key and what to fix."""
 
 

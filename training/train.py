@@ -13,13 +13,14 @@ from importlib import metadata
 import numpy as np
 import torch
 
-from models.artifact import save_model
+from models.artifact import staged_dir, write_meta, write_model_files
 from models.backbone import load_backbone, text_prefix
 from models.classifier import VocClassifier
 from models.data import iter_labelled, sha256_file
 from models.ngram import NgramModel
 from models.predictor import Predictor, calibrated_probs
 from models.schema import LabelSchema
+from models.selfcheck import make_self_check
 
 from .calibration import alert_threshold, fit_combination, tune_thresholds
 from .card import model_card
@@ -164,39 +165,51 @@ def main(config: TrainConfig) -> str:
         if thr is not None:
             thresholds[alert_task] = {alert_label: thr}
     meta.update(temperatures=temperatures, ngram_weights=ngram_weights, thresholds=thresholds)
-    predictor = Predictor(model, tokenizer, meta, ngram=ngram)
-
-    # What each part contributes, then the test files through evaluation's own metrics.
-    test_rows = [row for path in test_files for row in iter_labelled(path, schema)]
-    test_logits = predictor.part_logits([r["text"] for r in test_rows])
-    parts = contributions(
-        predictor, {"validation": (val_rows, (enc_logits, ng_logits)), "test": (test_rows, test_logits)}
-    )
-    from evaluation import evaluate_files, metrics_table
-
-    metrics = evaluate_files(predictor, test_files) if test_files else {}
-    if metrics:
-        print(metrics_table(metrics))
-
     meta.update(
         name=config.name,
         seed=config.seed,
         training=config.to_dict(),
         data={str(p): sha256_file(config.resolve(p)) for p in _data_files(config)},
         versions={"python": platform.python_version(), **{p: _version(p) for p in PACKAGES}},
-        train_stats={
-            "train_rows": len(train_rows),
-            "validation_rows": len(val_rows),
-            "ngram_rows": len(ngram_rows),
-            "steps": len(losses),
-            "final_loss": float(np.mean(losses[-50:])),
-            "train_seconds": round(train_seconds),
-            "total_seconds": round(time.perf_counter() - started),
-        },
-        contributions=parts,
-        metrics=metrics,
     )
-    out = save_model(config.output_path, model, tokenizer, meta, card=model_card(meta, schema), ngram=ngram)
+    in_memory = Predictor(model, tokenizer, meta, ngram=ngram)
+    check = make_self_check(in_memory, _self_check_texts(val_texts, config.seed))
+
+    # Save, then measure only what ships: every figure below comes from the directory as reloaded from
+    # disk (whose self-check must pass), never from the objects in memory. The staging directory becomes
+    # the output directory only when all of it succeeded.
+    with staged_dir(config.output_path) as staging:
+        write_model_files(staging, model, tokenizer, meta, ngram=ngram, self_check=check)
+        saved = Predictor.load(staging)
+        print(f"saved model reloaded from disk; self-check passed ({len(check['texts'])} texts)")
+        test_rows = [row for path in test_files for row in iter_labelled(path, schema)]
+        parts = contributions(
+            saved,
+            {
+                "validation": (val_rows, saved.part_logits(val_texts)),
+                "test": (test_rows, saved.part_logits([r["text"] for r in test_rows])),
+            },
+        )
+        from evaluation import evaluate_files, metrics_table
+
+        metrics = evaluate_files(saved, test_files) if test_files else {}
+        if metrics:
+            print(metrics_table(metrics))
+        meta.update(
+            train_stats={
+                "train_rows": len(train_rows),
+                "validation_rows": len(val_rows),
+                "ngram_rows": len(ngram_rows),
+                "steps": len(losses),
+                "final_loss": float(np.mean(losses[-50:])),
+                "train_seconds": round(train_seconds),
+                "total_seconds": round(time.perf_counter() - started),
+            },
+            contributions=parts,
+            metrics=metrics,
+        )
+        write_meta(staging, meta, schema, card=model_card(meta, schema))
+    out = config.output_path
     print(f"model saved to {out}")
     if config.register:
         from models.store import register
@@ -205,6 +218,11 @@ def main(config: TrainConfig) -> str:
         print(f"registered in the BentoML store as {tag}")
         return tag
     return str(out)
+
+
+def _self_check_texts(texts: list[str], seed: int, n: int = 32) -> list[str]:
+    """A seeded sample of validation texts for the model's self-check (all of them if fewer)."""
+    return random.Random(seed).sample(texts, min(n, len(texts)))
 
 
 def _data_files(config: TrainConfig) -> list[str]:

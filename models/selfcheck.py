@@ -1,0 +1,68 @@
+"""A model directory's self-check: texts stored with the probabilities the model gave them when it was
+saved. Loading re-scores them and refuses a model that no longer agrees, so a damaged file, an array read
+in the wrong layout, or a library upgrade that changes results is caught before anything is served."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from .errors import ModelFileError
+
+FILE = "selfcheck.json"
+# Probabilities are compared in float32 on possibly another CPU: far above rounding noise (~1e-6),
+# far below what a damaged or misread file does (0.1 and more).
+TOLERANCE = 1e-3
+# Used when the caller gives no texts (e.g. a model saved outside training): Korean, English, mixed, long.
+DEFAULT_TEXTS = [
+    "배송이 너무 늦어요. 2주째 기다리는 중입니다",
+    "상담원분이 끝까지 친절하게 들어주셨어요",
+    "환불 요청한 지 세 번째인데 아직도 처리 안 됨. 소비자원에 신고하겠습니다",
+    "The delivery is two weeks late and nobody answers the phone.",
+    "Great support, fixed in one call. Thanks!",
+    "You charged me twice and I want my money back or I'm cancelling.",
+    "주문 취소 how long does the refund take?",
+    "ok",
+    " ".join(["The order arrived late and the agent was rude when I asked about the refund."] * 12),
+]
+
+
+def make_self_check(predictor, texts: list[str] | None = None) -> dict:
+    """Score ``texts`` (default: :data:`DEFAULT_TEXTS`) with ``predictor``: the expected probabilities."""
+    texts = list(texts or DEFAULT_TEXTS)
+    probs = predictor.predict_proba(texts)
+    return {"tolerance": TOLERANCE, "texts": texts, "probs": {t: p.tolist() for t, p in probs.items()}}
+
+
+def write_self_check(path: Path, check: dict) -> None:
+    (Path(path) / FILE).write_text(json.dumps(check, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def verify(predictor, path: str | Path) -> float:
+    """Re-score the stored texts; return the largest difference, or raise ModelFileError past tolerance."""
+    file = Path(path) / FILE
+    try:
+        check = json.loads(file.read_text(encoding="utf-8"))
+        texts, expected, tolerance = check["texts"], check["probs"], float(check["tolerance"])
+    except FileNotFoundError:
+        raise ModelFileError(f"{file}: missing; the model directory is incomplete: retrain or restore it") from None
+    except (UnicodeDecodeError, ValueError, KeyError, TypeError) as e:
+        raise ModelFileError(f"{file}: damaged ({e!r}); retrain or restore the model") from None
+    probs = predictor.predict_proba(texts)
+    worst, where = 0.0, ""
+    for task, want in expected.items():
+        if task not in probs or np.shape(want) != probs[task].shape:
+            raise ModelFileError(f"{file}: '{task}' does not match the model's heads; retrain or restore the model")
+        diff = np.abs(probs[task] - np.asarray(want, np.float32))
+        if diff.max() > worst:
+            row = int(diff.max(axis=1).argmax())
+            worst, where = float(diff.max()), f"'{task}' on self-check text {row} ({texts[row][:40]!r})"
+    if worst > tolerance:
+        raise ModelFileError(
+            f"{Path(path)}: the model no longer scores its self-check texts ({FILE}) as it did when saved: largest "
+            f"difference {worst:.4f} in {where}, tolerance {tolerance}. A model file is damaged or a library "
+            "version changed results; retrain, or restore the directory and the pinned packages"
+        )
+    return worst
