@@ -30,23 +30,28 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from .run import run_evaluation
 
     try:
+        first, *others = args.model or [DEFAULT_MODEL]
         metrics = run_evaluation(
-            args.model,
+            first,
             args.data,
             args.report,
             baselines=args.baselines,
             train_paths=args.train,
             batch_size=args.batch_size,
             top_errors=args.top_errors,
+            compare=others,
         )
     except _user_errors() as e:
         return _fail("evaluate", e)
     print(metrics_table(metrics))
     for task, reason in metrics["heads"]["skipped"].items():
         print(f"skipped {task}: {reason}")
-    losses = [f"{b} on {t}" for t, per in metrics["comparison"].items() for b, c in per.items() if not c["beats"]]
-    if losses:
-        print("the model does not beat: " + ", ".join(losses))
+    for task, per in metrics["comparison"].items():
+        for name, c in per.items():
+            low, high = c["margin_ci"]
+            verdict = "better" if low > 0 else "worse" if high < 0 else "no clear difference"
+            margin = f"{100 * c['margin']:+.1f} points [{100 * low:+.1f}, {100 * high:+.1f}]"
+            print(f"{task}: model vs {name}: {margin} ({verdict})")
     print(f"report: {args.report}/report.md (and report.html, metrics.json)")
     return 0
 
@@ -66,7 +71,12 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
 
 def add_commands(subparsers) -> None:
     p = subparsers.add_parser("evaluate", help="metrics, baselines and a report (Markdown + HTML) on labelled files")
-    p.add_argument("--model", default=DEFAULT_MODEL, help=f"store tag or model directory (default {DEFAULT_MODEL})")
+    p.add_argument(
+        "--model",
+        action="append",
+        help=f"store tag or model directory (default {DEFAULT_MODEL}); give it twice or more to compare models "
+        "on the same rows, with paired 95%% intervals on each difference from the first",
+    )
     p.add_argument("--data", nargs="+", required=True, metavar="FILE", help="labelled JSONL files")
     p.add_argument("--report", required=True, metavar="DIR", help="where metrics.json, report.md/.html and PNGs go")
     p.add_argument(

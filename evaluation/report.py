@@ -11,7 +11,7 @@ import html
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .metrics import MAIN_METRIC, headline
+from .metrics import HEADLINE, MAIN_METRIC
 from .plots import confusion_plot, reliability_plot
 
 METRIC_NAMES = {"accuracy": "accuracy", "macro_f1": "macro F1", "micro_f1": "micro F1"}
@@ -29,6 +29,23 @@ def pct(x: float | None) -> str:
 
 def points(x: float) -> str:
     return f"{100 * x:+.1f}"
+
+
+def with_ci(head: dict, metric: str) -> str:
+    """A metric in percent with its 95% bootstrap interval when the metrics carry one: ``84.1 [81.0, 87.0]``."""
+    ci = head.get("ci", {}).get(metric)
+    return pct(head[metric]) + (f" [{pct(ci[0])}, {pct(ci[1])}]" if ci else "")
+
+
+def ece_with_ci(head: dict) -> str:
+    ci = head.get("ci", {}).get("ece")
+    value = head["calibration"]["ece"]
+    return f"{value:.3f}" + (f" [{ci[0]:.3f}, {ci[1]:.3f}]" if ci else "")
+
+
+def margin_with_ci(cmp: dict) -> str:
+    ci = cmp.get("margin_ci")
+    return points(cmp["margin"]) + (f" [{points(ci[0])}, {points(ci[1])}]" if ci else "")
 
 
 @dataclass
@@ -92,11 +109,12 @@ def markdown_table(header: list[str], rows: list[list[str]]) -> str:
 
 def metrics_table(metrics: dict) -> str:
     """A Markdown table of the model's headline numbers per head (for the model card); percentages, ECE as is."""
-    rows = []
-    for task, head in metrics["systems"]["model"].items():
-        h = headline(head)
-        rows.append([task, h["n"], pct(h["accuracy"]), pct(h["macro_f1"]), pct(h["micro_f1"]), f"{h['ece']:.3f}"])
+    rows = [
+        [task, head["n"], *(with_ci(head, m) for m in HEADLINE), ece_with_ci(head)]
+        for task, head in metrics["systems"]["model"].items()
+    ]
     table = markdown_table(["head", "rows", "accuracy", "macro F1", "micro F1", "ECE"], rows)
+    table += "\n\nIn brackets: 95% bootstrap intervals (rows resampled 1,000 times, seeded)."
     alert = metrics.get("alert", {}).get("model")
     if alert:
         table += (
@@ -137,11 +155,14 @@ def _summary(doc: Doc, metrics: dict) -> None:
         row = [task, METRIC_NAMES[metric], pct(head[metric])]
         for name in baselines:
             cmp = metrics["comparison"].get(task, {}).get(name)
-            row.append(f"{pct(cmp['baseline'])} ({points(cmp['margin'])})" if cmp else "–")
+            row.append(f"{pct(cmp['baseline'])} ({margin_with_ci(cmp)})" if cmp else "–")
             if cmp and not cmp["beats"]:
                 losses.append(f"{name} on {task}")
         rows.append(row)
-    doc.p("Main metric per head (percent); in brackets the model's margin over the baseline in points.")
+    doc.p(
+        "Main metric per head (percent); in brackets the model's margin over the other system in points, with its "
+        "paired 95% bootstrap interval (an interval that includes 0 is no evidence either way)."
+    )
     doc.table(["head", "metric", "model"] + baselines, rows)
     doc.p("The model beats every baseline." if not losses else "The model does NOT beat: " + ", ".join(losses) + ".")
     _baseline_sources(doc, metrics.get("baselines", {}))
@@ -184,8 +205,8 @@ def _head_section(doc: Doc, metrics: dict, task: str, out_dir: Path) -> None:
     rows = []
     for name, per_head in metrics["systems"].items():
         if task in per_head:
-            h = headline(per_head[task])
-            rows.append([name, h["n"], pct(h["accuracy"]), pct(h["macro_f1"]), pct(h["micro_f1"]), f"{h['ece']:.3f}"])
+            head = per_head[task]
+            rows.append([name, head["n"], *(with_ci(head, m) for m in HEADLINE), ece_with_ci(head)])
     accuracy = "exact-match accuracy" if model["type"] == "multi" else "accuracy"
     doc.table(["system", "rows", accuracy, "macro F1", "micro F1", "ECE"], rows)
     header = ["label", "precision", "recall", "F1", "support", "predicted"]

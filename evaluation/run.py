@@ -22,7 +22,8 @@ from models.data import DataError, iter_labelled
 from models.schema import REPO_ROOT
 
 from .baselines import Scorer
-from .collect import LANGUAGES, Collected, Head, collect, head_thresholds, make_heads
+from .bootstrap import HeadStats, intervals
+from .collect import LANGUAGES, Collected, EvaluationError, Head, collect, head_thresholds, make_heads
 from .metrics import MAIN_METRIC, headline, multi_label_metrics, single_label_metrics
 
 # The decision that routes feedback to a senior human: its precision and recall are reported on their own.
@@ -46,7 +47,8 @@ def _alert(systems: dict[str, dict]) -> dict:
     }
 
 
-def _comparison(systems: dict[str, dict]) -> dict:
+def _comparison(systems: dict[str, dict], paired: dict[str, dict[str, list[float]]]) -> dict:
+    """Per head and other system: the model's main metric, the other's, the margin and its paired 95% interval."""
     out: dict = {}
     for task, model in systems["model"].items():
         metric = MAIN_METRIC[model["type"]]
@@ -58,6 +60,7 @@ def _comparison(systems: dict[str, dict]) -> dict:
                     "model": model[metric],
                     "baseline": base,
                     "margin": model[metric] - base,
+                    "margin_ci": paired.get(task, {}).get(name),
                     "beats": model[metric] > base,
                 }
     return out
@@ -73,22 +76,29 @@ def summarise(collected: Collected, scorers: dict[str, Scorer]) -> dict:
     }
     systems: dict[str, dict] = {name: {} for name in scorers}
     by_language: dict[str, dict] = {}
+    paired: dict[str, dict[str, list[float]]] = {}
     for head in collected.heads:
         task = head.task.name
         if task not in evaluated:
             continue
         gold, lang = collected.gold[task], collected.lang[task]
+        stats: dict[str, HeadStats] = {}
         for name, scorer in scorers.items():
             probs = collected.probs[name].get(task)
             if probs is None:
                 continue
             thresholds = head_thresholds(scorer, head)
             systems[name][task] = head_metrics(head, gold, probs, thresholds)
+            stats[name] = HeadStats(head.task.multi, gold, probs, thresholds)
             for code, language in enumerate(LANGUAGES):
                 mask = lang == code
                 if mask.any():
                     subset = head_metrics(head, gold[mask], probs[mask], thresholds)
                     by_language.setdefault(task, {}).setdefault(language, {})[name] = headline(subset)
+        main = MAIN_METRIC["multi" if head.task.multi else "single"]
+        per_system, paired[task] = intervals(stats, main)
+        for name, ci in per_system.items():
+            systems[name][task]["ci"] = ci
     return {
         "model": getattr(scorers["model"], "tag", None),
         "data": collected.files,
@@ -97,7 +107,7 @@ def summarise(collected: Collected, scorers: dict[str, Scorer]) -> dict:
         "heads": {"evaluated": evaluated, "skipped": skipped},
         "restricted": {h.task.name: list(h.labels) for h in collected.heads if h.labels != h.task.labels},
         "systems": systems,
-        "comparison": _comparison(systems),
+        "comparison": _comparison(systems, paired),
         "alert": _alert(systems),
         "by_language": by_language,
         "worst_errors": {t: collected.worst[t] for t in evaluated},
@@ -154,6 +164,19 @@ def _is_public(path: Path) -> bool:
     return path.resolve().parent.parent == PUBLIC_DATA.resolve()
 
 
+def load_other(ref: str | Path, model, batch_size: int):
+    """Another model to compare with ``model`` on the same rows; it must have the same heads and labels."""
+    from models.predictor import Predictor
+    from models.store import resolve_model
+
+    path, tag = resolve_model(ref)
+    other = Predictor.load(path, batch_size=batch_size, tag=tag)
+    if other.schema != model.schema:
+        raise EvaluationError(f"{ref}: its label schema differs from {model.tag}'s; models compare on the same labels")
+    other.name = tag if tag != model.tag else f"{tag} (2)"
+    return other
+
+
 def write_json(path: Path, value: object) -> None:
     path.write_text(json.dumps(value, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
@@ -170,8 +193,10 @@ def run_evaluation(
     batch_size: int = 32,
     top_errors: int = 10,
     progress: bool = True,
+    compare: Sequence[str | Path] = (),
 ) -> dict:
-    """Load a model (directory or store tag), evaluate it and its baselines, write metrics.json and the report."""
+    """Load a model (directory or store tag), evaluate it and its baselines (and any ``compare`` models, with
+    paired intervals on the difference), write metrics.json and the report."""
     from models.backbone import DEFAULT_BACKBONE, text_prefix
     from models.predictor import Predictor
     from models.store import resolve_model
@@ -183,6 +208,7 @@ def run_evaluation(
     model_dir, tag = resolve_model(model_ref)
     predictor = Predictor.load(model_dir, batch_size=batch_size, tag=tag)
     check_files(data_paths, predictor.schema, allow_empty)
+    others = [load_other(ref, predictor, batch_size) for ref in compare]
     built, record = [], {"disabled": True}
     if baselines:
         train = [Path(p) for p in train_paths] if train_paths is not None else default_train_files(data_paths)
@@ -192,7 +218,7 @@ def run_evaluation(
     metrics = evaluate_files(
         predictor,
         data_paths,
-        baselines=built,
+        baselines=[*others, *built],
         restrict=restrict,
         top_errors=top_errors,
         allow_empty=allow_empty,
