@@ -99,6 +99,8 @@ def add_commands(subparsers) -> None:
     b = subparsers.add_parser("benchmark", help="NSMC and airline-tweet sentiment beside published results")
     b.add_argument("--model", default=DEFAULT_MODEL, help=f"store tag or model directory (default {DEFAULT_MODEL})")
     b.add_argument("--report", default="reports/benchmarks", metavar="DIR", help="output folder (default %(default)s)")
-    b.add_argument("--only", nargs="+", metavar="NAME", help="run only these benchmarks (nsmc, airline)")
+    b.add_argument(
+        "--only", nargs="+", metavar="NAME", help="run only these benchmarks (nsmc, airline, real_en, real_ko)"
+    )
     b.add_argument("--baselines", action=argparse.BooleanOptionalAction, default=True, help="also score the baselines")
     b.set_defaults(func=cmd_benchmark)

@@ -30,6 +30,7 @@ from .metrics import MAIN_METRIC, headline, multi_label_metrics, single_label_me
 ALERT = ("escalation", "high")
 VOC_TRAIN = REPO_ROOT / "data" / "voc" / "train.jsonl"
 PUBLIC_DATA = REPO_ROOT / "data" / "public"
+REAL_DATA = REPO_ROOT / "data" / "real"
 
 
 def head_metrics(head: Head, gold: np.ndarray, probs: np.ndarray, thresholds: np.ndarray) -> dict:
@@ -149,10 +150,10 @@ def check_files(paths: list[Path], schema, allow_empty: bool = False) -> None:
 
 def default_train_files(data_paths: Sequence[Path]) -> list[Path]:
     """The baselines' training files when none are given: the voc train split (when it exists) and, for an
-    evaluation file of a bundled public set (``data/public/<set>/``), that set's train split. Files that
-    are being evaluated are never trained on."""
+    evaluation file of a bundled set (``data/public/<set>/`` or ``data/real/<set>/``), that set's train
+    split. Files that are being evaluated are never trained on."""
     evaluated = {Path(p).resolve() for p in data_paths}
-    candidates = [VOC_TRAIN] + [Path(p).resolve().parent / "train.jsonl" for p in data_paths if _is_public(Path(p))]
+    candidates = [VOC_TRAIN] + [Path(p).resolve().parent / "train.jsonl" for p in data_paths if _is_bundled(Path(p))]
     out: list[Path] = []
     for path in candidates:
         if path.is_file() and path.resolve() not in evaluated and path not in out:
@@ -160,8 +161,8 @@ def default_train_files(data_paths: Sequence[Path]) -> list[Path]:
     return out
 
 
-def _is_public(path: Path) -> bool:
-    return path.resolve().parent.parent == PUBLIC_DATA.resolve()
+def _is_bundled(path: Path) -> bool:
+    return path.resolve().parent.parent in (PUBLIC_DATA.resolve(), REAL_DATA.resolve())
 
 
 def load_other(ref: str | Path, model, batch_size: int):

@@ -172,13 +172,14 @@ def test_cli_scores_what_the_trained_model_scored_in_memory(tmp_path, tiny_backb
     """As a user does it: `voc train` (tiny config, registered), then `voc score` from the store in a new
     process; its columns equal the predictions of the model that training saved and measured."""
     train = write_jsonl(tmp_path / "train.jsonl", ROWS * 3)
+    test = write_jsonl(tmp_path / "test.jsonl", [{**r, "text": r["text"] + " 확인"} for r in ROWS])
     env = {**os.environ, "BENTOML_HOME": str(bentoml_home), "BENTOML_DO_NOT_TRACK": "True"}
     cmd = [sys.executable, "-m", "voc"]
     overrides = [
         f"base_model={tiny_backbone}",
         f"train=[{train}]",
         f"validation=[{train}]",
-        f"test=[{train}]",
+        f"test=[{test}]",
         f"ngram_train=[{train}]",
         "epochs=1",
         "batch_size=4",

@@ -39,11 +39,12 @@ def tiny_config(tmp_path, tiny_backbone):
     train = write_jsonl(tmp_path / "train.jsonl", ROWS * 3)
     extra = write_jsonl(tmp_path / "public.jsonl", SENTIMENT_ONLY * 3)
     val = write_jsonl(tmp_path / "val.jsonl", ROWS)
+    test = write_jsonl(tmp_path / "test.jsonl", [{**r, "text": r["text"] + " 확인"} for r in ROWS])
     return [
         f"base_model={tiny_backbone}",
         f"train=[{train}, {{path: {extra}, sample: 4}}]",
         f"validation=[{val}]",
-        f"test=[{val}]",
+        f"test=[{test}]",
         f"ngram_train=[{extra}]",
         "epochs=2",
         "batch_size=4",
@@ -157,6 +158,21 @@ def test_alert_threshold_reaches_the_recall_target():
     assert thr == 0.3
     assert single_decisions(probs, np.array([np.inf, np.inf, thr])).tolist() == [2, 2, 2, 2, 0]
     assert alert_threshold(probs, gold, label=2, recall=0.6) is None  # argmax already recalls 2 of 3
+
+
+def test_test_texts_are_never_trained_on(tiny_config, tmp_path, capsys):
+    from training import train
+
+    # The test file repeats two training texts (as a public train split may hold a real-text test row).
+    test = write_jsonl(tmp_path / "test2.jsonl", ROWS[:2])
+    config = load_config(None, [*tiny_config, f"test=[{test}]"])
+    train.main(config)
+    meta = json.loads((tmp_path / "model" / "voc.json").read_text())
+    assert "held out: 6 training, 2 validation, 0 n-gram rows share a test text" in capsys.readouterr().out
+    assert meta["train_stats"]["train_rows"] == len(ROWS) * 3 - 6 + 4
+    everything = load_config(None, [*tiny_config, f"test=[{tmp_path / 'val.jsonl'}]"])
+    with pytest.raises(ConfigError, match="validation: no rows left"):
+        train.main(everything)
 
 
 def test_unknown_alert_label_fails_before_training(tiny_config, monkeypatch):

@@ -24,7 +24,9 @@ def model_card(meta: dict, schema: LabelSchema) -> str:
 
     stats, cfg = meta["train_stats"], meta["training"]
     tasks = "\n".join(f"- **{t.name}** ({t.type}): {', '.join(t.labels)}" for t in schema.tasks)
-    test = metrics_table(meta["metrics"]) if meta.get("metrics") else "_No test files were configured._"
+    per_file = meta.get("test_metrics") or {}
+    test = "\n\n".join(f"### {name}\n\n{metrics_table(m)}" for name, m in per_file.items())
+    test = test or "_No test files were configured._"
     return f"""# voc-classifier — {meta["name"]}
 
 Tags customer feedback in Korean, English or a mix with a sentiment, service themes and an escalation
@@ -46,7 +48,9 @@ combined with weights fitted on the validation split.
   decision thresholds (per theme; the escalation alert) {json.dumps(meta["thresholds"])}.
 - data files (sha256) and package versions: `voc.json`.
 
-## Evaluation (test files)
+## Evaluation (test files; measured on this directory as reloaded from disk)
+Each file on its own; `voc evaluate --model <this model> --data FILE` prints the same figures.
+
 {test}
 
 ## What each part contributes
@@ -54,10 +58,29 @@ Probabilities at temperature 1 for the single parts; themes decided at the tuned
 
 {_contribution_table(meta["contributions"])}
 
+## Intended use
+Triage and analysis of customer feedback (reviews, tickets, chats, social posts) in Korean, English or a
+mix: what customers feel (sentiment), what they talk about (themes) and who needs a senior human now
+(escalation). Label definitions: the guideline `docs/LABELS.md` in the voc repository. Escalation is a
+triage aid with its operating point set for recall of `high` on validation: a human decides.
+
+```python
+from models.predictor import Predictor
+clf = Predictor.load("path/to/this/model")   # or `voc score` / `voc serve --model voc-classifier:<tag>`
+clf.predict(["배송이 2주째 안 와요", "great support, thanks"])
+```
+
+## Data and licences
+Training files and their sha256 are in `voc.json` (`data`). The default recipe uses the project's
+hand-written set (CC BY 4.0), NSMC (CC0), real airline tweets (Twitter US Airline Sentiment, **CC BY-NC-SA
+4.0: non-commercial**) with our theme/escalation labels, and KOTE shop reviews (MIT) with our labels. A model
+trained on the airline tweets inherits their non-commercial term: for commercial use train
+`training/configs/commercial.yaml`, which leaves them out.
+
 ## Limits
-- The themes and escalation labels come from a hand-written bilingual set (data/voc); real traffic from
-  other industries or channels may differ. Public sentiment data is movie reviews (NSMC) and airline
-  tweets, used for the sentiment head only.
-- Texts are truncated to {cfg["max_length"]} tokens.
-- Escalation is a triage aid: a human decides.
+- Themes and escalation are learnt from a few thousand labelled texts: the hand-written set and about
+  1,400 real tweets and shop reviews; other industries and channels may differ. Compare the in-domain and
+  the real-text figures above.
+- Texts are truncated to {cfg["max_length"]} tokens (the service flags `truncated`).
+- Language detection is by script (Hangul vs Latin); other languages are scored but were not trained on.
 """

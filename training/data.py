@@ -32,6 +32,18 @@ def read_sources(config: TrainConfig, sources: list[Source], schema: LabelSchema
     return rows
 
 
+def without_texts(rows: list[dict], held_out: set[str]) -> tuple[list[dict], int]:
+    """``rows`` minus those whose normalised text is in ``held_out`` (the test files' texts: a test row is
+    never trained on, even when a public training split also holds it), and how many were dropped."""
+    kept = [r for r in rows if text_key(r["text"]) not in held_out]
+    return kept, len(rows) - len(kept)
+
+
+def text_key(text: str) -> str:
+    """The form under which two texts count as the same (case, spacing and Unicode form aside)."""
+    return " ".join(clean_text(text).lower().split())
+
+
 def label_columns(rows: list[dict], schema: LabelSchema) -> dict[str, list]:
     return {name: [r[name] for r in rows] for name in schema.names}
 

