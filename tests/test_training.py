@@ -182,3 +182,14 @@ def test_unknown_alert_label_fails_before_training(tiny_config, monkeypatch):
     monkeypatch.setattr(trainer.Trainer, "fit", lambda *a: pytest.fail("training started"))
     with pytest.raises(ConfigError, match="escalation.urgent"):
         train.main(config)
+
+
+def test_train_help_documents_every_setting():
+    import dataclasses
+
+    from training.config import TrainConfig, settings_help
+
+    text = settings_help()
+    for f in dataclasses.fields(TrainConfig):
+        assert f"\n  {f.name} (" in text
+    assert "max_length (int, default 64) — tokens" in text

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .config import ConfigError, add_override_arguments, load_config
+from .config import ConfigError, add_override_arguments, load_config, settings_help
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -34,7 +34,14 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def add_commands(sub) -> None:
-    p = sub.add_parser("train", help="fine-tune the classifier from a config (training/configs/*.yaml)")
+    p = sub.add_parser(
+        "train",
+        help="fine-tune the classifier from a config (training/configs/*.yaml)",
+        description="Fine-tune, calibrate, save, measure the saved model and register it as voc-classifier.\n"
+        "Example:  voc train --config training/configs/default.yaml --set epochs=3 --seed 7",
+        epilog=settings_help(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("--config", default=None, help="YAML config; settings not given keep their defaults")
     add_override_arguments(p)
     p.set_defaults(func=cmd_train)
