@@ -54,6 +54,7 @@ class TrainConfig:
     # validation as the highest one that still recalls ``alert_recall`` of it (0 disables).
     alert: str = "escalation.high"  # task.label of the alert operating point
     alert_recall: float = 0.9  # validation recall the alert threshold keeps; 0 disables
+    alert_min_precision: float = 0.0  # ...but never a threshold whose validation precision is below this
     # The character/word n-gram part, combined with the encoder on the validation split.
     ngram: bool = True  # fit and combine the n-gram part
     ngram_train: list[Source] = field(default_factory=list)  # extra rows for the n-gram part only
@@ -79,8 +80,10 @@ class TrainConfig:
         """Fail early: values out of range and data files that do not exist."""
         if self.max_length < 8 or self.batch_size < 1 or self.epochs <= 0:
             raise ConfigError("max_length must be >= 8, batch_size >= 1 and epochs > 0")
-        if not 0.0 <= self.alert_recall <= 1.0 or self.alert.count(".") != 1:
-            raise ConfigError("alert must look like task.label and alert_recall lie in [0, 1]")
+        if not 0.0 <= self.alert_recall <= 1.0 or not 0.0 <= self.alert_min_precision <= 1.0:
+            raise ConfigError("alert_recall and alert_min_precision must lie in [0, 1]")
+        if self.alert.count(".") != 1:
+            raise ConfigError(f"alert must look like task.label, not {self.alert!r}")
         if self.device not in ("cpu", "cuda", "auto"):
             raise ConfigError(f"device must be cpu, cuda or auto, not {self.device!r}")
         if not self.train:

@@ -166,7 +166,9 @@ def main(config: TrainConfig) -> str:
             thresholds[task.name] = tune_thresholds(val_probs[task.name], gold, task.labels)
     if config.alert_recall and alert_task in val_probs and not schema[alert_task].multi:
         label = schema[alert_task].labels.index(alert_label)
-        thr = alert_threshold(val_probs[alert_task], golds[alert_task][1], label, config.alert_recall)
+        thr = alert_threshold(
+            val_probs[alert_task], golds[alert_task][1], label, config.alert_recall, config.alert_min_precision
+        )
         if thr is not None:
             thresholds[alert_task] = {alert_label: thr}
     meta.update(temperatures=temperatures, ngram_weights=ngram_weights, thresholds=thresholds)
