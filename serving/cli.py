@@ -31,9 +31,21 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
 
 
 def cmd_serve(args: argparse.Namespace) -> NoReturn:
-    """Become ``bentoml serve serving.service:VocService`` with ``VOC_MODEL`` set (exec: signals reach it)."""
+    """Load and self-check the model (a bad one ends here: one line, status 2), then become ``bentoml serve
+    serving.service:VocService`` with ``VOC_MODEL`` set and metrics of its own (exec: signals reach it)."""
+    from bentoml._internal.configuration.containers import BentoMLContainer
+
+    from models.predictor import Predictor
+    from models.store import resolve_model
+
+    from .launch import METRICS_DIR_ENV
+
+    path, tag = resolve_model(args.model)
+    Predictor.load(path, tag=tag)
+    metrics_dir = Path(BentoMLContainer.bentoml_home.get()) / "prometheus" / f"voc-{args.host}-{args.port}"
     env = {**os.environ, "VOC_MODEL": str(args.model), "BENTOML_DO_NOT_TRACK": "True"}
-    cmd = [sys.executable, "-m", "bentoml", "serve", "serving.service:VocService"]
+    env.setdefault(METRICS_DIR_ENV, str(metrics_dir))
+    cmd = [sys.executable, "-m", "serving.launch", "serve", "serving.service:VocService"]
     cmd += ["--host", args.host, "--port", str(args.port), "--working-dir", str(REPO_ROOT)]
     os.execve(sys.executable, cmd, env)
 
