@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from pathlib import Path
 from typing import NoReturn
@@ -50,28 +51,33 @@ def cmd_serve(args: argparse.Namespace) -> NoReturn:
     os.execve(sys.executable, cmd, env)
 
 
+def _interrupt(signum: int, frame: object) -> NoReturn:
+    """SIGTERM handler: unwind like Ctrl-C, so that the temporary output files are removed."""
+    raise KeyboardInterrupt
+
+
 def cmd_score(args: argparse.Namespace) -> int:
-    """Score the input file; errors that concern the whole file end the run with a message and no output."""
+    """Score the input file; errors that concern the whole file (VocError) end the run with a message and no
+    output; Ctrl-C and SIGTERM leave nothing behind either."""
     from models.predictor import Predictor
     from models.store import resolve_model
 
     from .batch import ScoreError, score_file
 
     if args.batch_size < 1:
-        print("voc score: error: --batch-size must be at least 1", file=sys.stderr)
-        return 2
+        raise ScoreError("--batch-size must be at least 1")
+    path, tag = resolve_model(args.model)
+    predictor = Predictor.load(path, tag=tag, batch_size=args.batch_size)
+    previous = signal.signal(signal.SIGTERM, _interrupt)  # `kill` cleans up as Ctrl-C does
     try:
-        path, tag = resolve_model(args.model)
-        predictor = Predictor.load(path, tag=tag, batch_size=args.batch_size)
         report = score_file(
             predictor, args.input, args.output, args.text_column, args.id_column, encoding=args.encoding
         )
-    except (ScoreError, FileNotFoundError, UnicodeDecodeError) as e:
-        print(f"voc score: error: {e}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         print(f"voc score: interrupted; nothing written at {args.output}", file=sys.stderr)
         return 130
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     print(
         f"{report.rows:,} rows ({report.errors:,} with an error) in {report.seconds:.1f}s "
         f"({report.rows_per_second:,.0f} rows/s) -> {report.output}; summary: {', '.join(map(str, report.summaries))}"
