@@ -81,7 +81,14 @@ def read_chunks(path: Path, chunk_rows: int = CHUNK_ROWS, encoding: str = "utf-8
     if fmt == "csv":
         try:
             # Text stays text: ids keep their leading zeros and an empty cell is "", not NaN.
-            yield from pd.read_csv(path, dtype=str, keep_default_na=False, chunksize=chunk_rows, encoding=encoding)
+            chunks = pd.read_csv(path, dtype=str, keep_default_na=False, chunksize=chunk_rows, encoding=encoding)
+            for chunk in chunks:
+                if not isinstance(chunk.index, pd.RangeIndex):  # pandas took the extra fields for an index
+                    raise ScoreError(
+                        f"{path}: malformed CSV (a row has more fields than the header's {len(chunk.columns)}); "
+                        "quote fields that hold the delimiter"
+                    )
+                yield chunk
         except pd.errors.EmptyDataError:
             raise ScoreError(f"{path}: the file is empty; a CSV needs a header row") from None
         except pd.errors.ParserError as e:
@@ -94,7 +101,10 @@ def read_chunks(path: Path, chunk_rows: int = CHUNK_ROWS, encoding: str = "utf-8
         except UnicodeDecodeError as e:
             raise ScoreError(decode_problem(path, encoding, e)) from None
     else:
-        parquet = pq.ParquetFile(path)
+        try:
+            parquet = pq.ParquetFile(path)
+        except (pa.ArrowInvalid, OSError) as e:
+            raise ScoreError(f"{path}: not a readable Parquet file ({e}); export it again") from None
         batches = parquet.iter_batches(batch_size=chunk_rows)
         first = next(batches, None)
         # Arrow types kept (pd.ArrowDtype): an int column with nulls stays int, not float.
@@ -152,7 +162,12 @@ def _jsonl_records(path: Path, encoding: str) -> Iterator[tuple[dict[str, Any], 
 
 def count_rows(path: Path) -> int | None:
     """Rows in ``path`` when that is cheap to know (Parquet's footer), else ``None``."""
-    return pq.ParquetFile(path).metadata.num_rows if file_format(path) == "parquet" else None
+    if file_format(path) != "parquet":
+        return None
+    try:
+        return pq.ParquetFile(path).metadata.num_rows
+    except (pa.ArrowInvalid, OSError):
+        return None  # read_chunks says what is wrong
 
 
 def added_columns(predictor: Predictor) -> list[str]:
@@ -202,7 +217,9 @@ class ChunkWriter:
         self.multi_columns = [t.name for t in predictor.schema.tasks if t.multi]
         self.types = added_types(predictor)
         self.parquet: pq.ParquetWriter | None = None
-        self.text = open(path, "w", encoding="utf-8", newline="") if fmt != "parquet" else None
+        self.text = (
+            open(path, "w", encoding="utf-8", errors="backslashreplace", newline="") if fmt != "parquet" else None
+        )
         self.header = True
 
     def write(self, frame: pd.DataFrame) -> None:
@@ -273,6 +290,10 @@ def score_file(
     """
     source, output = Path(source), Path(output)
     out_fmt = file_format(output)
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        raise ScoreError(f"unknown encoding {encoding!r}: use e.g. utf-8, cp949 or euc-kr") from None
     if not source.is_file():
         raise ScoreError(f"{source}: no such file")
     if output.resolve() == source.resolve():
@@ -295,8 +316,9 @@ def score_file(
             rows += len(scored)
             errors += int(scored["error"].notna().sum())
             bar.update(len(scored))
-        tmp_md.write_text(summary.markdown(source.name), encoding="utf-8")
-        tmp_html.write_text(summary.html(source.name), encoding="utf-8")
+        # backslashreplace: a JSONL value may hold a lone surrogate, which UTF-8 cannot encode
+        tmp_md.write_text(summary.markdown(source.name), encoding="utf-8", errors="backslashreplace")
+        tmp_html.write_text(summary.html(source.name), encoding="utf-8", errors="backslashreplace")
     return ScoreReport(rows, errors, time.perf_counter() - started, output, (md_path, html_path))
 
 

@@ -42,6 +42,8 @@ def text_problem(text: object) -> str | None:
         return "text is missing: give every item a non-empty text"
     if not isinstance(text, str):
         return f"text must be a string, not {type(text).__name__}"
+    if (bad := first_surrogate(text)) is not None:
+        return f"text holds a lone surrogate ({bad!r}), which is not Unicode text: send valid UTF-8 text"
     if not has_visible_characters(text):
         return (
             "text is empty or has no visible characters (only whitespace, control or format characters): "
@@ -49,6 +51,15 @@ def text_problem(text: object) -> str | None:
         )
     if len(text) > MAX_TEXT_CHARS:
         return f"text has {len(text):,} characters, over the limit of {MAX_TEXT_CHARS:,}: split or shorten it"
+    return None
+
+
+def first_surrogate(text: str) -> str | None:
+    """The first unpaired surrogate in ``text`` (JSON can carry one as ``\\ud800``), else ``None``."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as e:
+        return text[e.start]
     return None
 
 
@@ -63,6 +74,12 @@ def _check_text(text: str) -> str:
     return text
 
 
+def _check_id(value: str | None) -> str | None:
+    if value is not None and (bad := first_surrogate(value)) is not None:
+        raise ValueError(f"id holds a lone surrogate ({bad!r}), which is not Unicode text: send valid UTF-8 text")
+    return value
+
+
 Text = Annotated[str, AfterValidator(_check_text)]
 
 
@@ -71,7 +88,7 @@ class Item(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    id: str | None = Field(default=None, max_length=MAX_ID_CHARS)
+    id: Annotated[str | None, AfterValidator(_check_id)] = Field(default=None, max_length=MAX_ID_CHARS)
     text: Text
 
 

@@ -17,6 +17,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from .contract import first_surrogate
+
 
 class JsonNumber:
     """A JSON number as its original text (``007`` cannot occur; ``1.50``, ``1e3``, big integers can)."""
@@ -95,7 +97,19 @@ def to_json(value: Any) -> str:
         return str(value)
     if isinstance(value, datetime.date | datetime.time):  # pandas Timestamps included
         return json.dumps(value.isoformat())
-    return json.dumps(value, ensure_ascii=False, default=str)
+    return json.dumps(value, ensure_ascii=isinstance(value, str) and not utf8_safe(value), default=str)
+
+
+def utf8_safe(text: str) -> bool:
+    """Whether ``text`` can be written as UTF-8 (JSON may carry lone surrogates such as ``\\ud800``)."""
+    return first_surrogate(text) is None
+
+
+def _writable(value: Any) -> Any:
+    """A string made writable as UTF-8 (lone surrogates as ``\\ud800`` text); other values as they are."""
+    if isinstance(value, str) and not utf8_safe(value):
+        return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    return value
 
 
 def text_cell(value: Any) -> Any:
@@ -104,15 +118,15 @@ def text_cell(value: Any) -> Any:
         return str(value)
     if isinstance(value, dict | list):
         return to_json(value)
-    return value
+    return _writable(value)
 
 
 def arrow_column(values: list[Any]) -> pa.Array:
     """A pass-through column for Parquet: its JSON type when it has one (ints stay exact), else its JSON text."""
-    plains = [plain(v) for v in values]
+    plains = [_writable(plain(v)) for v in values]
     if len({type(v) for v in plains if v is not None}) <= 1:  # one JSON type (1 and 1.0 are two)
         try:
             return pa.array(plains)
         except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):  # ragged nesting, an int beyond 64 bits
             pass
-    return pa.array([None if is_missing(v) else v if isinstance(v, str) else to_json(v) for v in values])
+    return pa.array([None if is_missing(v) else _writable(v) if isinstance(v, str) else to_json(v) for v in values])

@@ -4,68 +4,29 @@ bounded metrics, client errors logged without their text, metrics of its own per
 from __future__ import annotations
 
 import concurrent.futures
-import contextlib
 import json
-import os
 import socket
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 
 from serving.contract import MAX_BODY_BYTES, MAX_ID_CHARS, MAX_ITEMS, MAX_TEXT_CHARS
 from serving.guard import BODY_IDLE_SECONDS
+from serving.reliability import Tally
+from serving.reliability.http_cases import CASES, run_http_cases
+from serving.reliability.server import voc_serve
+from serving.reliability.soak import corrupt_model_serve
 
-REPO = Path(__file__).resolve().parents[1]
 TEXTS = ["배송이 2주째 안 와요. 환불해 주세요", "the agent was kind and fixed it", "환불 refund please", "ok"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextlib.contextmanager
-def voc_serve(model, bentoml_home: Path, log: Path) -> Iterator[str]:
-    """``voc serve`` on a free loopback port until ready; yields its base URL, stops it afterwards."""
-    port = free_port()
-    env = {**os.environ, "BENTOML_HOME": str(bentoml_home)}
-    cmd = [sys.executable, "-m", "voc", "serve", "--model", str(model), "--host", "127.0.0.1", "--port", str(port)]
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            assert proc.poll() is None, f"voc serve exited:\n{log.read_text()[-3000:]}"
-            try:
-                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            time.sleep(0.3)
-        else:
-            pytest.fail(f"service not ready in 90 s:\n{log.read_text()[-3000:]}")
-        yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 @pytest.fixture(scope="module")
 def served(tiny_model_dir, tmp_path_factory):
     """``(base URL, log file, BentoML home)`` of a running service; the server is stopped after the module."""
     home, log = tmp_path_factory.mktemp("bentoml"), tmp_path_factory.mktemp("serve") / "serve.log"
-    with voc_serve(tiny_model_dir, home, log) as base:
-        yield base, log, home
+    with voc_serve(tiny_model_dir, home, log) as server:
+        yield server.url, log, home
 
 
 @pytest.fixture(scope="module")
@@ -249,7 +210,8 @@ def test_a_second_service_on_the_host_keeps_the_first_ones_metrics(served, tiny_
     classify(url, {"items": [{"text": "ok"}]})
     series = 'voc_http_requests_total{endpoint="/classify",http_response_code="200"}'
     assert series in httpx.get(f"{url}/metrics").text
-    with voc_serve(tiny_model_dir, home, tmp_path / "second.log") as second:
+    with voc_serve(tiny_model_dir, home, tmp_path / "second.log") as server:
+        second = server.url
         assert httpx.get(f"{second}/readyz").status_code == 200
         assert series in httpx.get(f"{url}/metrics").text
     assert sorted(p.name for p in (home / "prometheus").iterdir()) == sorted(
@@ -257,16 +219,18 @@ def test_a_second_service_on_the_host_keeps_the_first_ones_metrics(served, tiny_
     )
 
 
-def test_a_model_that_cannot_load_stops_voc_serve_at_once_with_one_line(tiny_model_dir, tmp_path):
-    import shutil
+def test_a_model_that_cannot_load_stops_voc_serve_at_once_with_one_line(tiny_model_dir, tmp_path, monkeypatch):
+    monkeypatch.setenv("BENTOML_HOME", str(tmp_path / "bentoml"))
+    tally = Tally()
+    note = corrupt_model_serve(tiny_model_dir, tmp_path, tally)
+    assert (tally.failures, tally.crashes) == ([], 0), note
+    assert "exited 2" in note and "heads.safetensors" in note
 
-    broken = tmp_path / "broken"
-    shutil.copytree(tiny_model_dir, broken)
-    (broken / "heads.safetensors").write_bytes((tiny_model_dir / "heads.safetensors").read_bytes()[:100])
-    cmd = [sys.executable, "-m", "voc", "serve", "--model", str(broken), "--port", str(free_port())]
-    env = {**os.environ, "BENTOML_HOME": str(tmp_path / "bentoml")}
-    done = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
-    assert done.returncode == 2
-    assert "Traceback" not in done.stderr
-    errors = [line for line in done.stderr.splitlines() if "error" in line]
-    assert len(errors) == 1 and "heads.safetensors" in errors[0] and "retrain or restore" in errors[0]
+
+def test_the_reliability_suite_http_cases_get_their_expected_answers_and_no_5xx(served):
+    url, log, _ = served
+    tally = Tally()
+    run_http_cases(url, tally)
+    assert tally.tried["http"] == len(CASES) + 1 >= 40
+    assert (tally.failures, tally.server_errors, tally.crashes) == ([], 0, 0)
+    assert "Traceback" not in log.read_text(errors="replace")
