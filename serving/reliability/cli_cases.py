@@ -200,26 +200,40 @@ def data_cases(model: str, work: Path) -> list[Case]:
     ]
 
 
+def linked_copy(source: Path, target: Path) -> Path:
+    """A directory of links to ``source``'s entries: a damaged file replaces its link, never the original."""
+    shutil.rmtree(target, ignore_errors=True)
+    target.mkdir(parents=True)
+    for entry in source.iterdir():
+        (target / entry.name).symlink_to(entry.resolve())
+    return target
+
+
+def damage(path: Path, content: bytes | None) -> None:
+    """Replace ``path`` (a link into the original) by ``content``, or remove it when ``None``."""
+    path.unlink(missing_ok=True)
+    if content is not None:
+        path.write_bytes(content)
+
+
 def model_faults(model_dir: Path, work: Path) -> list[tuple[str, str, str]]:
     """``(fault, --model value, words the error must hold)``: damaged copies of ``model_dir`` and bad references."""
     d = work / "models"
     d.mkdir(parents=True, exist_ok=True)
 
-    def copy(name: str) -> Path:
-        target = d / name
-        shutil.rmtree(target, ignore_errors=True)
-        shutil.copytree(model_dir, target)
-        return target
+    def copy(name: str, source: Path = model_dir) -> Path:
+        return linked_copy(source, d / name)
 
     (d / "empty").mkdir(exist_ok=True)
-    (copy("no-meta") / "voc.json").unlink()
-    _write(copy("garbage-meta") / "voc.json", "{not json")
-    heads = copy("short-heads") / "heads.safetensors"
-    heads.write_bytes(heads.read_bytes()[:100])
-    _write(copy("junk-ngram") / "ngram.safetensors", b"\x08\x00\x00\x00\x00\x00\x00\x00{junk}")
-    weights = copy("short-encoder") / "encoder" / "model.safetensors"
-    weights.write_bytes(weights.read_bytes()[: weights.stat().st_size // 2])
-    (copy("no-selfcheck") / "selfcheck.json").unlink()
+    damage(copy("no-meta") / "voc.json", None)
+    damage(copy("garbage-meta") / "voc.json", b"{not json")
+    damage(copy("short-heads") / "heads.safetensors", (model_dir / "heads.safetensors").read_bytes()[:100])
+    damage(copy("junk-ngram") / "ngram.safetensors", b"\x08\x00\x00\x00\x00\x00\x00\x00{junk}")
+    short = copy("short-encoder")
+    (short / "encoder").unlink()
+    weights = copy("short-encoder/encoder", model_dir / "encoder") / "model.safetensors"
+    damage(weights, weights.read_bytes()[: weights.stat().st_size // 2])
+    damage(copy("no-selfcheck") / "selfcheck.json", None)
     a_file = _write(d / "model.txt", "not a model")
     return [
         ("empty directory", str(d / "empty"), "no voc.json"),

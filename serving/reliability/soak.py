@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import random
-import shutil
 import signal
 import statistics
 import subprocess
@@ -18,7 +17,7 @@ from pathlib import Path
 import httpx
 
 from . import Tally
-from .cli_cases import count_rows, error_lines
+from .cli_cases import count_rows, damage, error_lines, linked_copy
 from .server import REPO, Served, free_port
 
 
@@ -130,11 +129,8 @@ def killed_batch_job(model: str, work: Path, rows: int, tally: Tally) -> str:
 
 def corrupt_model_serve(model_dir: Path, work: Path, tally: Tally) -> str:
     """``voc serve`` with a truncated heads.safetensors must exit at once, non-zero, with one error line."""
-    broken = work / "corrupt-serve"
-    shutil.rmtree(broken, ignore_errors=True)
-    shutil.copytree(model_dir, broken)
-    heads = broken / "heads.safetensors"
-    heads.write_bytes(heads.read_bytes()[:100])
+    broken = linked_copy(model_dir, work / "corrupt-serve")
+    damage(broken / "heads.safetensors", (model_dir / "heads.safetensors").read_bytes()[:100])
     cmd = [sys.executable, "-m", "voc", "serve", "--model", str(broken), "--port", str(free_port())]
     started = time.monotonic()
     try:
