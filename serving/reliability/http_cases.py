@@ -82,7 +82,7 @@ CASES: list[tuple[str, Callable[[httpx.Client], httpx.Response], int]] = [
     ("worst-case escaped body within the limits", _worst_case, 200),
     ("emoji-only text", _items({"text": EMOJI * 3}), 200),
     ("special-token text", _items({"text": "<s></s><mask><pad>"}), 200),
-    ("long text is truncated", _items({"text": "배송 " * 1500}), 200),
+    ("long text is truncated", _items({"text": "배송 " * 1300}), 200),
 ]
 
 

@@ -16,7 +16,7 @@ import httpx
 import psutil
 
 REPO = Path(__file__).resolve().parents[2]
-READY_SECONDS = 300  # a loaded 2-core machine can take minutes to import and load
+READY_SECONDS = 900  # a loaded 2-core machine can take minutes to import and load
 
 
 def free_port() -> int:
