@@ -47,7 +47,7 @@ from starlette.responses import JSONResponse  # noqa: E402
 
 from models.errors import VocError  # noqa: E402
 from models.predictor import Predictor  # noqa: E402
-from models.store import MODEL_NAME, resolve_model  # noqa: E402
+from models.store import MODEL_NAME, looks_like_path, resolve_model  # noqa: E402
 
 from . import logs  # noqa: E402
 from .batcher import MicroBatcher, Overloaded  # noqa: E402
@@ -108,7 +108,10 @@ class VocService:
     """Sentiment, service themes and escalation risk for Korean, English and mixed feedback."""
 
     # Declared so that `bentoml build` packs the store entry; a directory in $VOC_MODEL needs no store.
-    bento_model = None if Path(MODEL_REF).is_dir() else bentoml.models.BentoModel(MODEL_REF)
+    # A path that is no directory is left to load_predictor, which stops the server with one line.
+    bento_model = (
+        None if looks_like_path(MODEL_REF) or Path(MODEL_REF).is_dir() else bentoml.models.BentoModel(MODEL_REF)
+    )
 
     def __init__(self) -> None:
         self.predictor = load_predictor()
