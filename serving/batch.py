@@ -6,13 +6,19 @@ Every input row comes back, in order, with all its columns plus ``language``, on
 cannot be scored (missing, not a string, empty, over ``MAX_TEXT_CHARS``; in JSONL a line that is not a
 JSON object) gets a message in ``error`` instead of predictions: output rows always equal input rows.
 
+Every input column comes back as it was: CSV cells are read as text, JSONL values keep their JSON text
+(``serving.jsonvalues``: big integers, ``1`` vs ``1.0``, a key a line lacks), Parquet columns keep their
+Arrow types. A JSONL column written to Parquet keeps its JSON type when it has one, else becomes its JSON
+text (mixed types, integers beyond 64 bits).
+
 The input streams in chunks of ``CHUNK_ROWS`` rows, so memory does not grow with the file. The output
 and its summary are written to temporary files and renamed into place at the end: after Ctrl-C or a
-crash there is no file at the output path.
+crash there is no file at the output path (``serving.atomic``).
 """
 
 from __future__ import annotations
 
+import codecs
 import json
 import time
 from collections.abc import Iterator
@@ -32,6 +38,7 @@ from models.predictor import Predictor
 
 from .atomic import atomic_path
 from .contract import score_texts, text_problem
+from .jsonvalues import ABSENT, arrow_column, json_key, parse_line, plain, text_cell, to_json
 from .summary import Summary, summary_paths
 
 FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet", ".pq": "parquet"}
@@ -74,20 +81,45 @@ def read_chunks(path: Path, chunk_rows: int = CHUNK_ROWS, encoding: str = "utf-8
     if fmt == "csv":
         try:
             # Text stays text: ids keep their leading zeros and an empty cell is "", not NaN.
-            yield from pd.read_csv(path, dtype=str, keep_default_na=False, chunksize=chunk_rows, encoding=encoding)
+            chunks = pd.read_csv(path, dtype=str, keep_default_na=False, chunksize=chunk_rows, encoding=encoding)
+            for chunk in chunks:
+                if not isinstance(chunk.index, pd.RangeIndex):  # pandas took the extra fields for an index
+                    raise ScoreError(
+                        f"{path}: malformed CSV (a row has more fields than the header's {len(chunk.columns)}); "
+                        "quote fields that hold the delimiter"
+                    )
+                yield chunk
         except pd.errors.EmptyDataError:
             raise ScoreError(f"{path}: the file is empty; a CSV needs a header row") from None
         except pd.errors.ParserError as e:
             raise ScoreError(f"{path}: malformed CSV ({e})") from None
+        except UnicodeDecodeError as e:
+            raise ScoreError(decode_problem(path, encoding, e)) from None
     elif fmt == "jsonl":
-        yield from _jsonl_chunks(path, chunk_rows, encoding)
+        try:
+            yield from _jsonl_chunks(path, chunk_rows, encoding)
+        except UnicodeDecodeError as e:
+            raise ScoreError(decode_problem(path, encoding, e)) from None
     else:
-        parquet = pq.ParquetFile(path)
+        try:
+            parquet = pq.ParquetFile(path)
+        except (pa.ArrowInvalid, OSError) as e:
+            raise ScoreError(f"{path}: not a readable Parquet file ({e}); export it again") from None
         batches = parquet.iter_batches(batch_size=chunk_rows)
         first = next(batches, None)
-        yield (first or parquet.schema_arrow.empty_table()).to_pandas()
+        # Arrow types kept (pd.ArrowDtype): an int column with nulls stays int, not float.
+        yield (first or parquet.schema_arrow.empty_table()).to_pandas(types_mapper=pd.ArrowDtype)
         for batch in batches:
-            yield batch.to_pandas()
+            yield batch.to_pandas(types_mapper=pd.ArrowDtype)
+
+
+def decode_problem(path: Path, encoding: str, error: UnicodeDecodeError) -> str:
+    """What to do when ``path`` is not ``encoding`` text, naming the first bad byte."""
+    bad = error.object[error.start : error.start + 1].hex()
+    hint = "add --encoding cp949 if it is Korean Windows text (Excel), or re-save it as UTF-8"
+    if codecs.lookup(encoding).name != "utf-8":
+        hint = "give its real encoding with --encoding, or re-save it as UTF-8"
+    return f"{path}: not {encoding} text (byte 0x{bad} in a block starting near byte {error.start}); {hint}"
 
 
 def _jsonl_chunks(path: Path, chunk_rows: int, encoding: str) -> Iterator[pd.DataFrame]:
@@ -100,10 +132,15 @@ def _jsonl_chunks(path: Path, chunk_rows: int, encoding: str) -> Iterator[pd.Dat
     for record, error in _jsonl_records(path, encoding):
         rows.append({**record, _READ_ERROR: error})
         if len(rows) == chunk_rows:
-            yield pd.DataFrame(rows, columns=[*names, _READ_ERROR])
+            yield _object_frame(rows, [*names, _READ_ERROR])
             rows = []
     if rows or not names:
-        yield pd.DataFrame(rows, columns=[*names, _READ_ERROR])
+        yield _object_frame(rows, [*names, _READ_ERROR])
+
+
+def _object_frame(rows: list[dict[str, Any]], names: list[str]) -> pd.DataFrame:
+    """The rows as object columns, values untouched (no type inference), ABSENT where a row lacks a key."""
+    return pd.DataFrame({name: pd.Series([row.get(name, ABSENT) for row in rows], dtype=object) for name in names})
 
 
 def _jsonl_records(path: Path, encoding: str) -> Iterator[tuple[dict[str, Any], str | None]]:
@@ -113,7 +150,7 @@ def _jsonl_records(path: Path, encoding: str) -> Iterator[tuple[dict[str, Any], 
             if not line.strip():
                 continue
             try:
-                record = json.loads(line)
+                record = parse_line(line)
             except json.JSONDecodeError as e:
                 yield {}, f"line {line_no} is not valid JSON ({e.msg})"
                 continue
@@ -125,7 +162,12 @@ def _jsonl_records(path: Path, encoding: str) -> Iterator[tuple[dict[str, Any], 
 
 def count_rows(path: Path) -> int | None:
     """Rows in ``path`` when that is cheap to know (Parquet's footer), else ``None``."""
-    return pq.ParquetFile(path).metadata.num_rows if file_format(path) == "parquet" else None
+    if file_format(path) != "parquet":
+        return None
+    try:
+        return pq.ParquetFile(path).metadata.num_rows
+    except (pa.ArrowInvalid, OSError):
+        return None  # read_chunks says what is wrong
 
 
 def added_columns(predictor: Predictor) -> list[str]:
@@ -147,7 +189,7 @@ def added_types(predictor: Predictor) -> dict[str, pa.DataType]:
 def score_frame(predictor: Predictor, frame: pd.DataFrame, text_column: str) -> pd.DataFrame:
     """``frame`` (RangeIndex) with the predictions appended; rows that cannot be scored get ``error`` instead."""
     read_errors = frame.pop(_READ_ERROR).tolist() if _READ_ERROR in frame else [None] * len(frame)
-    texts = frame[text_column].tolist()
+    texts = [plain(t) for t in frame[text_column].tolist()]
     errors = [e if isinstance(e, str) else text_problem(text) for e, text in zip(read_errors, texts)]
     ok = [i for i, error in enumerate(errors) if error is None]
     results = score_texts(predictor, [texts[i] for i in ok]) if ok else []
@@ -175,22 +217,39 @@ class ChunkWriter:
         self.multi_columns = [t.name for t in predictor.schema.tasks if t.multi]
         self.types = added_types(predictor)
         self.parquet: pq.ParquetWriter | None = None
-        self.text = open(path, "w", encoding="utf-8", newline="") if fmt != "parquet" else None
+        self.text = (
+            open(path, "w", encoding="utf-8", errors="backslashreplace", newline="") if fmt != "parquet" else None
+        )
         self.header = True
 
     def write(self, frame: pd.DataFrame) -> None:
         if self.fmt == "csv":
             frame = frame.assign(**{c: frame[c].map(_join_labels) for c in self.multi_columns})
+            frame = frame.assign(**{c: frame[c].map(text_cell) for c in self._passed_objects(frame)})
             frame.to_csv(self.text, header=self.header, index=False)
         elif self.fmt == "jsonl":
-            if len(frame):
-                frame.to_json(self.text, orient="records", lines=True, force_ascii=False)
+            self._write_jsonl(frame)
         else:
             self._write_parquet(frame)
         self.header = False
 
+    def _passed_objects(self, frame: pd.DataFrame) -> list[str]:
+        """Input columns of Python objects (JSONL values), which need converting for CSV and Parquet."""
+        return [c for c in frame.columns if c not in self.types and frame[c].dtype == object]
+
+    def _write_jsonl(self, frame: pd.DataFrame) -> None:
+        """One JSON object per row; input values as they were read, keys a line lacked left out."""
+        names = [json_key(c) for c in frame.columns]
+        lines = [
+            "{" + ", ".join(f"{k}: {to_json(v)}" for k, v in zip(names, row) if v is not ABSENT) + "}\n"
+            for row in frame.itertuples(index=False, name=None)
+        ]
+        self.text.write("".join(lines))
+
     def _write_parquet(self, frame: pd.DataFrame) -> None:
-        table = pa.Table.from_pandas(frame, preserve_index=False)
+        objects = self._passed_objects(frame)
+        arrays = [arrow_column(frame[c].tolist()) if c in objects else pa.array(frame[c]) for c in frame.columns]
+        table = pa.Table.from_arrays(arrays, names=[str(c) for c in frame.columns])
         if self.parquet is None:
             # The added columns have fixed types; an input column with only nulls in the first chunk is text.
             fields = [
@@ -231,6 +290,10 @@ def score_file(
     """
     source, output = Path(source), Path(output)
     out_fmt = file_format(output)
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        raise ScoreError(f"unknown encoding {encoding!r}: use e.g. utf-8, cp949 or euc-kr") from None
     if not source.is_file():
         raise ScoreError(f"{source}: no such file")
     if output.resolve() == source.resolve():
@@ -253,8 +316,9 @@ def score_file(
             rows += len(scored)
             errors += int(scored["error"].notna().sum())
             bar.update(len(scored))
-        tmp_md.write_text(summary.markdown(source.name), encoding="utf-8")
-        tmp_html.write_text(summary.html(source.name), encoding="utf-8")
+        # backslashreplace: a JSONL value may hold a lone surrogate, which UTF-8 cannot encode
+        tmp_md.write_text(summary.markdown(source.name), encoding="utf-8", errors="backslashreplace")
+        tmp_html.write_text(summary.html(source.name), encoding="utf-8", errors="backslashreplace")
     return ScoreReport(rows, errors, time.perf_counter() - started, output, (md_path, html_path))
 
 

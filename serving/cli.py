@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from pathlib import Path
 from typing import NoReturn
@@ -31,35 +32,52 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
 
 
 def cmd_serve(args: argparse.Namespace) -> NoReturn:
-    """Become ``bentoml serve serving.service:VocService`` with ``VOC_MODEL`` set (exec: signals reach it)."""
+    """Load and self-check the model (a bad one ends here: one line, status 2), then become ``bentoml serve
+    serving.service:VocService`` with ``VOC_MODEL`` set and metrics of its own (exec: signals reach it)."""
+    from bentoml._internal.configuration.containers import BentoMLContainer
+
+    from models.predictor import Predictor
+    from models.store import resolve_model
+
+    from .launch import METRICS_DIR_ENV
+
+    path, tag = resolve_model(args.model)
+    Predictor.load(path, tag=tag)
+    metrics_dir = Path(BentoMLContainer.bentoml_home.get()) / "prometheus" / f"voc-{args.host}-{args.port}"
     env = {**os.environ, "VOC_MODEL": str(args.model), "BENTOML_DO_NOT_TRACK": "True"}
-    cmd = [sys.executable, "-m", "bentoml", "serve", "serving.service:VocService"]
+    env.setdefault(METRICS_DIR_ENV, str(metrics_dir))
+    cmd = [sys.executable, "-m", "serving.launch", "serve", "serving.service:VocService"]
     cmd += ["--host", args.host, "--port", str(args.port), "--working-dir", str(REPO_ROOT)]
     os.execve(sys.executable, cmd, env)
 
 
+def _interrupt(signum: int, frame: object) -> NoReturn:
+    """SIGTERM handler: unwind like Ctrl-C, so that the temporary output files are removed."""
+    raise KeyboardInterrupt
+
+
 def cmd_score(args: argparse.Namespace) -> int:
-    """Score the input file; errors that concern the whole file end the run with a message and no output."""
+    """Score the input file; errors that concern the whole file (VocError) end the run with a message and no
+    output; Ctrl-C and SIGTERM leave nothing behind either."""
     from models.predictor import Predictor
     from models.store import resolve_model
 
     from .batch import ScoreError, score_file
 
     if args.batch_size < 1:
-        print("voc score: error: --batch-size must be at least 1", file=sys.stderr)
-        return 2
+        raise ScoreError("--batch-size must be at least 1")
+    path, tag = resolve_model(args.model)
+    predictor = Predictor.load(path, tag=tag, batch_size=args.batch_size)
+    previous = signal.signal(signal.SIGTERM, _interrupt)  # `kill` cleans up as Ctrl-C does
     try:
-        path, tag = resolve_model(args.model)
-        predictor = Predictor.load(path, tag=tag, batch_size=args.batch_size)
         report = score_file(
             predictor, args.input, args.output, args.text_column, args.id_column, encoding=args.encoding
         )
-    except (ScoreError, FileNotFoundError, UnicodeDecodeError) as e:
-        print(f"voc score: error: {e}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         print(f"voc score: interrupted; nothing written at {args.output}", file=sys.stderr)
         return 130
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     print(
         f"{report.rows:,} rows ({report.errors:,} with an error) in {report.seconds:.1f}s "
         f"({report.rows_per_second:,.0f} rows/s) -> {report.output}; summary: {', '.join(map(str, report.summaries))}"

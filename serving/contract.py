@@ -2,16 +2,22 @@
 
 Limits, chosen so that any request within the per-item and per-request limits also fits the body cap:
 
-- ``MAX_TEXT_CHARS`` characters per text: longer texts are rejected (HTTP 400, or a per-row error in the
-  batch scorer) rather than silently cut; a text within the limit that needs more than the model's
-  ``max_length`` tokens is scored on its first ``max_length`` tokens and flagged ``"truncated": true``.
-- ``MAX_ITEMS`` items per request.
-- ``MAX_BODY_BYTES`` per request body (64 items of 4,000 characters each, even \\u-escaped, fit).
+- ``MAX_TEXT_CHARS`` characters (code points) per text: longer texts are rejected (HTTP 400, or a per-row
+  error in the batch scorer) rather than silently cut; a text within the limit that needs more than the
+  model's ``max_length`` tokens is scored on its first ``max_length`` tokens and flagged ``"truncated": true``.
+  A text with no visible character (only whitespace, control or format characters such as zero-width
+  spaces, U+202E or NUL) counts as empty.
+- ``MAX_ITEMS`` items per request, ids of at most ``MAX_ID_CHARS`` characters.
+- ``MAX_BODY_BYTES`` per request body: the worst case of the limits above as a JSON encoder writes it,
+  every character \\u-escaped (12 bytes for a character outside the BMP, e.g. an emoji), with
+  ``ITEM_SLACK_BYTES`` per item for keys, punctuation and indentation. The real rule: a body over it is
+  refused (413), whatever it holds; a request within the item limits never is.
 """
 
 from __future__ import annotations
 
 import math
+import unicodedata
 from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
@@ -22,7 +28,12 @@ if TYPE_CHECKING:
 MAX_TEXT_CHARS = 4000
 MAX_ITEMS = 64
 MAX_ID_CHARS = 200
-MAX_BODY_BYTES = 2 * 1024 * 1024
+# The longest JSON form of one character: a surrogate pair, "\\ud83d\\ude00".
+MAX_ESCAPED_CHAR_BYTES = 12
+ITEM_SLACK_BYTES = 256
+MAX_BODY_BYTES = MAX_ITEMS * ((MAX_TEXT_CHARS + MAX_ID_CHARS) * MAX_ESCAPED_CHAR_BYTES + ITEM_SLACK_BYTES) + 1024
+# Unicode categories that show nothing: control, format, surrogate, private use, unassigned, separators.
+_INVISIBLE_CATEGORIES = ("C", "Z")
 
 
 def text_problem(text: object) -> str | None:
@@ -31,17 +42,42 @@ def text_problem(text: object) -> str | None:
         return "text is missing: give every item a non-empty text"
     if not isinstance(text, str):
         return f"text must be a string, not {type(text).__name__}"
-    if not text.strip():
-        return "text is empty or only whitespace: send the feedback's words"
+    if (bad := first_surrogate(text)) is not None:
+        return f"text holds a lone surrogate ({bad!r}), which is not Unicode text: send valid UTF-8 text"
+    if not has_visible_characters(text):
+        return (
+            "text is empty or has no visible characters (only whitespace, control or format characters): "
+            "send the feedback's words"
+        )
     if len(text) > MAX_TEXT_CHARS:
         return f"text has {len(text):,} characters, over the limit of {MAX_TEXT_CHARS:,}: split or shorten it"
     return None
+
+
+def first_surrogate(text: str) -> str | None:
+    """The first unpaired surrogate in ``text`` (JSON can carry one as ``\\ud800``), else ``None``."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as e:
+        return text[e.start]
+    return None
+
+
+def has_visible_characters(text: str) -> bool:
+    """Whether ``text`` holds a character that shows (a letter, digit, mark, punctuation or symbol)."""
+    return any(not unicodedata.category(c).startswith(_INVISIBLE_CATEGORIES) for c in text)
 
 
 def _check_text(text: str) -> str:
     if (problem := text_problem(text)) is not None:
         raise ValueError(problem)
     return text
+
+
+def _check_id(value: str | None) -> str | None:
+    if value is not None and (bad := first_surrogate(value)) is not None:
+        raise ValueError(f"id holds a lone surrogate ({bad!r}), which is not Unicode text: send valid UTF-8 text")
+    return value
 
 
 Text = Annotated[str, AfterValidator(_check_text)]
@@ -52,7 +88,7 @@ class Item(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    id: str | None = Field(default=None, max_length=MAX_ID_CHARS)
+    id: Annotated[str | None, AfterValidator(_check_id)] = Field(default=None, max_length=MAX_ID_CHARS)
     text: Text
 
 

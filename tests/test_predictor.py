@@ -54,14 +54,16 @@ def test_loading_a_non_model_directory_says_what_to_do(tmp_path):
 
 
 def test_register_and_resolve_from_store(tiny_model_dir):
-    from models.store import register, resolve_model
+    from models.store import ModelNotFoundError, register, resolve_model
 
     tag = register(tiny_model_dir, metadata={"note": "test"})
     assert tag.startswith("voc-classifier:")
     path, resolved = resolve_model("voc-classifier:latest")
     assert resolved == tag and (path / "voc.json").is_file()
-    with pytest.raises(FileNotFoundError, match="voc train"):
+    with pytest.raises(ModelNotFoundError, match="voc-classifier:nope: not a model directory and not in the BentoML"):
         resolve_model("voc-classifier:nope")
+    with pytest.raises(ModelNotFoundError, match="no such model directory; check the path"):
+        resolve_model("models/nope")
 
 
 def test_interrupted_registration_leaves_nothing_in_store(tiny_model_dir, monkeypatch):

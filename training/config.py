@@ -143,7 +143,8 @@ def _build(cls: type, raw: dict, where: str):
     names = {f.name for f in dataclasses.fields(cls)}
     unknown = sorted(set(raw) - names)
     if unknown:
-        raise ConfigError(f"{where}: unknown key(s) {unknown}; allowed: {sorted(names)}")
+        place = f"{where}: " if where else ""  # the top level has no location of its own
+        raise ConfigError(f"{place}unknown key(s) {unknown}; allowed: {sorted(names)}")
     kwargs = {k: _coerce(v, hints[k], f"{where}.{k}" if where else k) for k, v in raw.items()}
     try:
         return cls(**kwargs)
