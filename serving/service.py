@@ -5,8 +5,9 @@ Contract (../shared/DESIGN.md): ``{"items": [{"id": "T-1042", "text": "..."}]}``
 one result per item in request order, ``id`` echoed (``null`` when not sent).
 
 Model: ``$VOC_MODEL``, a store tag (default ``voc-classifier:latest``) or a model directory.
-``$VOC_TORCH_THREADS`` sets torch's intra-op threads (default: torch's choice, one per core);
-``$VOC_QUANTIZE=int8`` runs the encoder in dynamic int8 (faster, slightly less accurate: README).
+``$VOC_BACKEND`` picks the inference backend (``torch``, ``torch-int8``, ``onnx``, ``onnx-int8``; default:
+the model's own, chosen by ``voc export``'s accuracy gate: docs/performance.md). ``$VOC_TORCH_THREADS``
+sets torch's intra-op threads, ``$VOC_THREADS`` ONNX Runtime's (default: one per core).
 
 Bad input answers 4xx with a message that says what to fix, never 5xx:
 
@@ -28,7 +29,6 @@ from pathlib import Path
 os.environ.setdefault("BENTOML_DO_NOT_TRACK", "True")
 
 import bentoml  # noqa: E402
-import torch  # noqa: E402
 
 from models.predictor import Predictor  # noqa: E402
 from models.store import MODEL_NAME, resolve_model  # noqa: E402
@@ -40,7 +40,6 @@ from .guard import RequestGuard  # noqa: E402
 MODEL_ENV = "VOC_MODEL"
 MODEL_REF = os.environ.get(MODEL_ENV, f"{MODEL_NAME}:latest")
 THREADS_ENV = "VOC_TORCH_THREADS"
-QUANTIZE_ENV = "VOC_QUANTIZE"
 # Texts merged into one batch across requests (a request's own items are never split).
 MAX_BATCH_TEXTS = 64
 # A merged batch runs as length-sorted forward passes of this many texts, so short texts are not padded
@@ -64,10 +63,11 @@ class VocService:
 
     def __init__(self) -> None:
         if threads := os.environ.get(THREADS_ENV):
+            import torch  # only here: an ONNX backend runs without PyTorch in the process
+
             torch.set_num_threads(int(threads))
         path, tag = resolve_model(MODEL_REF)
-        quantize = os.environ.get(QUANTIZE_ENV, "") == "int8"
-        self.predictor = Predictor.load(path, quantize=quantize, tag=tag, batch_size=FORWARD_BATCH)
+        self.predictor = Predictor.load(path, tag=tag, batch_size=FORWARD_BATCH)
         score_texts(self.predictor, ["warm-up"])  # the first request should not pay for lazy init
         self.batcher = MicroBatcher(
             lambda texts: score_texts(self.predictor, texts), MAX_BATCH_TEXTS, BATCH_TEXTS.observe
