@@ -38,6 +38,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             train_paths=args.train,
             batch_size=args.batch_size,
             top_errors=args.top_errors,
+            backend=args.backend,
         )
     except _user_errors() as e:
         return _fail("evaluate", e)
@@ -65,6 +66,8 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
 
 
 def add_commands(subparsers) -> None:
+    from serving.cli import add_backend_argument
+
     p = subparsers.add_parser("evaluate", help="metrics, baselines and a report (Markdown + HTML) on labelled files")
     p.add_argument("--model", default=DEFAULT_MODEL, help=f"store tag or model directory (default {DEFAULT_MODEL})")
     p.add_argument("--data", nargs="+", required=True, metavar="FILE", help="labelled JSONL files")
@@ -84,6 +87,7 @@ def add_commands(subparsers) -> None:
     )
     p.add_argument("--batch-size", type=int, default=32, help="texts per forward pass")
     p.add_argument("--top-errors", type=int, default=10, help="worst errors listed per head")
+    add_backend_argument(p)
     p.set_defaults(func=cmd_evaluate)
 
     b = subparsers.add_parser("benchmark", help="NSMC and airline-tweet sentiment beside published results")

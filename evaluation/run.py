@@ -170,8 +170,10 @@ def run_evaluation(
     batch_size: int = 32,
     top_errors: int = 10,
     progress: bool = True,
+    backend: str | None = None,
 ) -> dict:
-    """Load a model (directory or store tag), evaluate it and its baselines, write metrics.json and the report."""
+    """Load a model (directory or store tag) on ``backend`` (``None``: the model's default), evaluate it and its
+    baselines, write metrics.json and the report."""
     from models.backbone import DEFAULT_BACKBONE, text_prefix
     from models.predictor import Predictor
     from models.store import resolve_model
@@ -181,7 +183,7 @@ def run_evaluation(
 
     data_paths = [Path(p) for p in data_paths]
     model_dir, tag = resolve_model(model_ref)
-    predictor = Predictor.load(model_dir, batch_size=batch_size, tag=tag)
+    predictor = Predictor.load(model_dir, backend=backend, batch_size=batch_size, tag=tag)
     check_files(data_paths, predictor.schema, allow_empty)
     built, record = [], {"disabled": True}
     if baselines:
