@@ -26,6 +26,7 @@ from .schema import LabelSchema
 BACKENDS = ("torch", "torch-int8", "onnx", "onnx-int8")
 ONNX_FILES = {"onnx": "onnx/model.onnx", "onnx-int8": "onnx/model-int8.onnx"}
 ENV = "VOC_BACKEND"
+LEGACY_ENV = "VOC_QUANTIZE"  # the older switch: VOC_QUANTIZE=int8 means torch-int8
 THREADS_ENV = "VOC_THREADS"
 
 
@@ -92,12 +93,14 @@ def exported(path: Path, meta: dict) -> list[str]:
 
 
 def choose_backend(path: Path, meta: dict, requested: str | None = None) -> str:
-    """The backend to load: ``requested`` (else ``$VOC_BACKEND``, else the model's default), checked.
+    """The backend to load: ``requested`` (else ``$VOC_BACKEND``, else ``torch-int8`` for ``$VOC_QUANTIZE=int8``,
+    else the model's default), checked.
 
     The model's default falls back to ``torch`` when its ONNX files are absent (a model copied without
     ``onnx/``, or never exported); a backend asked for by name must be there, or the error says how.
     """
-    requested = requested or os.environ.get(ENV) or None
+    legacy = "torch-int8" if os.environ.get(LEGACY_ENV) == "int8" else None
+    requested = requested or os.environ.get(ENV) or legacy
     if requested is None:
         default = meta.get("backends", {}).get("default", "torch")
         return default if default in ("torch", "torch-int8") or default in exported(path, meta) else "torch"
