@@ -22,6 +22,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         top_errors=args.top_errors,
         compare=others,
+        backend=args.backend,
     )
     print(metrics_table(metrics))
     for task, reason in metrics["heads"]["skipped"].items():
@@ -47,6 +48,8 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
 
 
 def add_commands(subparsers) -> None:
+    from serving.cli import add_backend_argument
+
     p = subparsers.add_parser("evaluate", help="metrics, baselines and a report (Markdown + HTML) on labelled files")
     p.add_argument(
         "--model",
@@ -71,6 +74,7 @@ def add_commands(subparsers) -> None:
     )
     p.add_argument("--batch-size", type=int, default=32, help="texts per forward pass")
     p.add_argument("--top-errors", type=int, default=10, help="worst errors listed per head")
+    add_backend_argument(p)
     p.set_defaults(func=cmd_evaluate)
 
     b = subparsers.add_parser("benchmark", help="NSMC and airline-tweet sentiment beside published results")

@@ -195,9 +195,11 @@ def run_evaluation(
     top_errors: int = 10,
     progress: bool = True,
     compare: Sequence[str | Path] = (),
+    backend: str | None = None,
 ) -> dict:
-    """Load a model (directory or store tag), evaluate it and its baselines (and any ``compare`` models, with
-    paired intervals on the difference), write metrics.json and the report."""
+    """Load a model (directory or store tag) on ``backend`` (``None``: the model's default), evaluate it and its
+    baselines (and any ``compare`` models, with paired intervals on the difference), write metrics.json and the
+    report."""
     from models.backbone import DEFAULT_BACKBONE, text_prefix
     from models.predictor import Predictor
     from models.store import resolve_model
@@ -207,7 +209,7 @@ def run_evaluation(
 
     data_paths = [Path(p) for p in data_paths]
     model_dir, tag = resolve_model(model_ref)
-    predictor = Predictor.load(model_dir, batch_size=batch_size, tag=tag)
+    predictor = Predictor.load(model_dir, backend=backend, batch_size=batch_size, tag=tag)
     check_files(data_paths, predictor.schema, allow_empty)
     others = [load_other(ref, predictor, batch_size) for ref in compare]
     built, record = [], {"disabled": True}

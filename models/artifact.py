@@ -23,10 +23,13 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from .classifier import VocClassifier
 from .errors import ModelFileError
 from .schema import LabelSchema
+
+if TYPE_CHECKING:  # PyTorch is imported only when a torch model is loaded (ONNX serving does without)
+    from .classifier import VocClassifier
 
 __all__ = ["FORMAT_VERSION", "META_FILE", "ModelFileError", "load_model", "save_model", "staged_dir"]
 
@@ -95,10 +98,17 @@ def write_model_files(
 
 
 def write_meta(path: Path, meta: dict, schema: LabelSchema, card: str = "") -> None:
-    """(Re)write ``voc.json`` and the model card, e.g. once the saved model has been measured."""
+    """(Re)write the model card, then ``voc.json`` (each atomically), e.g. once the saved model has been measured."""
     full = {**meta, "format": FORMAT_VERSION, "schema": schema.to_dict()}
-    (path / META_FILE).write_text(json.dumps(full, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    (path / "README.md").write_text(card or "# voc-classifier\n", encoding="utf-8")
+    _replace(path / "README.md", card or "# voc-classifier\n")
+    _replace(path / META_FILE, json.dumps(full, indent=2, ensure_ascii=False) + "\n")
+
+
+def _replace(file: Path, text: str) -> None:
+    """Write ``file`` through a temporary file renamed over it: a reader never sees half of it."""
+    tmp = file.with_name(f".{file.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(file)
 
 
 def read_meta(path: Path) -> dict:
@@ -128,6 +138,7 @@ def load_model(path: str | Path) -> tuple[VocClassifier, object, dict]:
     from transformers import AutoTokenizer
 
     from .backbone import load_encoder
+    from .classifier import VocClassifier
 
     path = Path(path)
     meta = read_meta(path)

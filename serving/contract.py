@@ -108,7 +108,6 @@ class ClassifyResponse(BaseModel):
 
 
 def score_texts(predictor: Predictor, texts: list[str]) -> list[dict[str, Any]]:
-    """Per-text results of the contract (no id), each flagged ``truncated`` when over ``max_length`` tokens."""
-    results = predictor.predict(texts)
-    counts = predictor.token_counts(texts)
-    return [{**r, "truncated": n > predictor.max_length} for r, n in zip(results, counts)]
+    """Per-text results of the contract (no id), each flagged ``truncated`` when over ``max_length`` tokens
+    (from the same tokenisation that scored it)."""
+    return predictor.predict(texts)

@@ -5,8 +5,9 @@ Contract (../shared/DESIGN.md): ``{"items": [{"id": "T-1042", "text": "..."}]}``
 one result per item in request order, ``id`` echoed (``null`` when not sent).
 
 Model: ``$VOC_MODEL``, a store tag (default ``voc-classifier:latest``) or a model directory.
-``$VOC_TORCH_THREADS`` sets torch's intra-op threads (default: torch's choice, one per core);
-``$VOC_QUANTIZE=int8`` runs the encoder in dynamic int8 (faster, slightly less accurate: README).
+``$VOC_BACKEND`` picks the inference backend (``torch``, ``torch-int8``, ``onnx``, ``onnx-int8``; default:
+the model's own, chosen by ``voc export``'s accuracy gate: docs/performance.md). ``$VOC_TORCH_THREADS``
+sets torch's intra-op threads, ``$VOC_THREADS`` ONNX Runtime's (default: one per core).
 
 Bad input answers 4xx with a message that says what to fix, never 5xx, and is logged as one WARNING line
 without the request's text (``serving.logs``):
@@ -42,7 +43,6 @@ from typing import NoReturn
 os.environ.setdefault("BENTOML_DO_NOT_TRACK", "True")
 
 import bentoml  # noqa: E402
-import torch  # noqa: E402
 from starlette.responses import JSONResponse  # noqa: E402
 
 from models.errors import VocError  # noqa: E402
@@ -58,7 +58,6 @@ from .metrics import HttpMetrics, PredictionMetrics  # noqa: E402
 MODEL_ENV = "VOC_MODEL"
 MODEL_REF = os.environ.get(MODEL_ENV, f"{MODEL_NAME}:latest")
 THREADS_ENV = "VOC_TORCH_THREADS"
-QUANTIZE_ENV = "VOC_QUANTIZE"
 QUEUE_ENV = "VOC_MAX_QUEUE_TEXTS"
 # Texts merged into one batch across requests (a request's own items are never split).
 MAX_BATCH_TEXTS = 64
@@ -93,11 +92,12 @@ def stop_server(message: str) -> NoReturn:
 def load_predictor() -> Predictor:
     """The model named by ``$VOC_MODEL``, self-checked (``Predictor.load``); a bad one stops the server."""
     if threads := os.environ.get(THREADS_ENV):
+        import torch  # only here: an ONNX backend runs without PyTorch in the process
+
         torch.set_num_threads(int(threads))
     try:
         path, tag = resolve_model(MODEL_REF)
-        quantize = os.environ.get(QUANTIZE_ENV, "") == "int8"
-        return Predictor.load(path, quantize=quantize, tag=tag, batch_size=FORWARD_BATCH)
+        return Predictor.load(path, tag=tag, batch_size=FORWARD_BATCH)  # backend: $VOC_BACKEND or the model's
     except VocError as e:
         stop_server(f"voc service: cannot start: {e}")
 

