@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .config import ConfigError, add_override_arguments, load_config
+from .config import ConfigError, add_data, add_override_arguments, load_config
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -14,7 +14,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         if key.startswith("opt_") and value is not None:
             overrides.append(f"{key[4:]}={value}")
     try:
-        config = load_config(args.config, overrides)
+        config = add_data(load_config(args.config, overrides), args.add_data)
     except ConfigError as e:
         print(f"voc train: config error: {e}", file=sys.stderr)
         return 2

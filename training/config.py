@@ -171,8 +171,38 @@ def load_config(path: str | Path | None, overrides: list[str] | None = None) -> 
     return config
 
 
+SPLITS = ("train", "validation", "test")
+
+
+def add_data(config: TrainConfig, specs: list[str]) -> TrainConfig:
+    """Add labelled files given as ``PATH`` (training) or ``PATH:train|validation|test`` to the config.
+
+    Relative paths are taken from the current directory (not the repository root, as in a config file).
+    The files' rows are validated when training reads them; their sha256 lands in the model's voc.json.
+    """
+    for spec in specs:
+        path, sep, split = spec.rpartition(":")
+        if not sep or split not in SPLITS:
+            path, split = spec, "train"
+        path = str(Path(path).resolve())
+        if not Path(path).is_file():
+            raise ConfigError(f"--add-data {spec}: file not found ({path})")
+        if split == "test":
+            config.test.append(path)
+        else:
+            getattr(config, split).append(Source(path))
+    return config
+
+
 def add_override_arguments(parser: argparse.ArgumentParser) -> None:
     """``--set key=value`` (repeatable) plus shortcuts for the settings people change most."""
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     for name in ("epochs", "seed", "device", "base_model", "output_dir", "name"):
         parser.add_argument(f"--{name.replace('_', '-')}", dest=f"opt_{name}", default=None)
+    parser.add_argument(
+        "--add-data",
+        action="append",
+        default=[],
+        metavar="FILE[:SPLIT]",
+        help="a labelled CSV/JSONL/Parquet file added to train (default), validation or test, e.g. mine.csv:test",
+    )
