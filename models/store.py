@@ -40,7 +40,7 @@ def resolve_model(ref: str | Path) -> tuple[Path, str]:
 
     try:
         entry = bentoml.models.get(str(ref))
-    except BentoMLException as e:
+    except (BentoMLException, ValueError) as e:  # ValueError: not even a valid tag (e.g. a missing path)
         raise FileNotFoundError(
             f"no model {str(ref)!r}: not a directory and not in the BentoML store ({e}); "
             "train one with `voc train --config training/configs/default.yaml` or pass a model directory"
