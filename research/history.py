@@ -66,7 +66,7 @@ def load_version(ref: str) -> Version:
 
 def versions_table(versions: list[Version]) -> str:
     """Markdown: tag, creation time, config name, seed, data hash, rows, headline metrics."""
-    heads = sorted({h for v in versions for h in v.headline()})
+    heads = list(dict.fromkeys(h for v in versions for h in v.headline()))  # schema order
     lines = ["| tag | created (UTC) | config | seed | data | train rows | " + " | ".join(heads) + " |"]
     lines.append("|---|---|---|---:|---|---:|" + "---:|" * len(heads))
     for v in versions:

@@ -8,7 +8,7 @@ import json
 import pandas as pd
 import pytest
 import yaml
-from test_training import ROWS, SENTIMENT_ONLY, write_jsonl
+from test_training import ROWS, tiny_config, write_jsonl  # noqa: F401 (tiny_config: a fixture)
 
 import voc
 from models.data import DataError, iter_labelled, sha256_file
@@ -67,27 +67,13 @@ def test_add_data_puts_each_file_in_its_split(tmp_path):
         add_data(load_config(None), ["nope.csv"])
 
 
-def test_a_fifth_theme_from_a_csv_gives_a_model_a_report_and_a_response(tmp_path, tiny_backbone, capsys):
+def test_a_fifth_theme_from_a_csv_gives_a_model_a_report_and_a_response(tmp_path, tiny_config):  # noqa: F811
     labels = yaml.safe_load(DEFAULT_LABELS.read_text(encoding="utf-8"))
     labels["tasks"]["themes"]["labels"].append(NEW)  # the only change: one line in labels.yaml
     (tmp_path / "labels.yaml").write_text(yaml.safe_dump(labels), encoding="utf-8")
     mine = as_csv(tmp_path / "mine.csv", PRICE_ROWS * 4)
     mine_val = as_csv(tmp_path / "mine_val.csv", PRICE_ROWS + ROWS)
-    train = write_jsonl(tmp_path / "train.jsonl", ROWS * 3)
-    extra = write_jsonl(tmp_path / "public.jsonl", SENTIMENT_ONLY * 3)
-    settings = [
-        f"base_model={tiny_backbone}",
-        f"labels={tmp_path / 'labels.yaml'}",
-        f"train=[{train}]",
-        f"validation=[{write_jsonl(tmp_path / 'val.jsonl', ROWS)}]",
-        "test=[]",
-        f"ngram_train=[{extra}]",
-        "epochs=2",
-        "batch_size=4",
-        "max_length=32",
-        "register=false",
-        f"output_dir={tmp_path}/model",
-    ]
+    settings = [*tiny_config, f"labels={tmp_path / 'labels.yaml'}", "test=[]"]  # later settings win
     args = ["train", *[a for s in settings for a in ("--set", s)], "--add-data", mine]
     assert voc.main([*args, "--add-data", f"{mine_val}:validation", "--add-data", f"{mine_val}:test"]) == 0
     model = tmp_path / "model"
