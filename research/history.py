@@ -103,6 +103,6 @@ def diff(a: Version, b: Version) -> str:
     ha, hb = a.headline(), b.headline()
     lines += ["metrics (test):"]
     lines += [
-        f"  {h}: {ha.get(h, float('nan')):.3f} -> {hb.get(h, float('nan')):.3f}" for h in sorted(set(ha) | set(hb))
+        f"  {h}: {ha.get(h, float('nan')):.3f} -> {hb.get(h, float('nan')):.3f}" for h in dict.fromkeys([*ha, *hb])
     ]
     return "\n".join(lines)
