@@ -102,3 +102,16 @@ def test_a_bad_added_file_stops_training_before_it_starts(tmp_path, tiny_backbon
     args = ["train", "--set", f"base_model={tiny_backbone}", "--set", "register=false", "--add-data", bad]
     assert voc.main(args) == 2
     assert "bad.csv:row 1: unknown escalation label 'urgent'" in capsys.readouterr().err
+
+
+def test_the_alert_label_is_read_from_the_model():
+    from models.artifact import alert_of
+
+    schema = LabelSchema.load().to_dict()
+    assert alert_of({"alert": "escalation.high", "schema": schema}) == ("escalation", "high")
+    # A model saved before voc.json had "alert": its single-label operating threshold names it.
+    assert alert_of({"thresholds": {"themes": {"speed": 0.4}, "escalation": {"high": 0.3}}, "schema": schema}) == (
+        "escalation",
+        "high",
+    )
+    assert alert_of({"thresholds": {"themes": {"speed": 0.4}}, "schema": schema}) is None
