@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 
-DEFAULT_MODEL = os.environ.get("VOC_MODEL", "voc-classifier:latest")
+from serving.cli import DEFAULT_MODEL
 
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
