@@ -23,7 +23,7 @@ from typing import Any
 os.environ.setdefault("BENTOML_DO_NOT_TRACK", "True")
 
 # Each module adds its subcommands with add_commands(subparsers); heavy imports wait for the command itself.
-COMMAND_MODULES: list[str] = ["training.cli", "serving.cli", "evaluation.cli"]
+COMMAND_MODULES: list[str] = ["training.cli", "serving.cli", "evaluation.cli", "research.cli"]
 
 DEMO = [
     "배송이 너무 늦어요. 2주째 기다리는 중입니다",

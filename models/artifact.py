@@ -7,7 +7,8 @@ Layout::
     ngram.safetensors   the optional character/word n-gram part (models.ngram)
     selfcheck.json      a few texts with the probabilities the model gave them when it was saved
     voc.json            format, schema, text prefix, max length, thresholds, temperatures, combination
-                        weights, training config, data hashes, metrics, seed and package versions
+                        weights, the alert label, training config, data hashes, metrics, seed and
+                        package versions
     labels.yaml         the label schema the heads were built from
     README.md           the model card
 
@@ -31,7 +32,7 @@ from .schema import LabelSchema
 if TYPE_CHECKING:  # PyTorch is imported only when a torch model is loaded (ONNX serving does without)
     from .classifier import VocClassifier
 
-__all__ = ["FORMAT_VERSION", "META_FILE", "ModelFileError", "load_model", "save_model", "staged_dir"]
+__all__ = ["FORMAT_VERSION", "META_FILE", "ModelFileError", "alert_of", "load_model", "save_model", "staged_dir"]
 
 META_FILE = "voc.json"
 HEADS_FILE = "heads.safetensors"
@@ -130,6 +131,22 @@ def read_meta(path: Path) -> dict:
             "retrain the model with this version (`voc train`)"
         )
     return meta
+
+
+def alert_of(meta: dict) -> tuple[str, str] | None:
+    """The (task, label) that routes feedback to a human, e.g. ``("escalation", "high")``.
+
+    Training stores it in voc.json as ``alert`` (from the config's ``alert``); a model saved before that
+    key existed names it by its one single-label operating threshold. ``None`` when the model has none.
+    """
+    if meta.get("alert"):
+        task, _, label = str(meta["alert"]).partition(".")
+        return task, label
+    schema = meta.get("schema", {}).get("tasks", {})
+    for task, chosen in meta.get("thresholds", {}).items():
+        if schema.get(task, {}).get("type") == "single" and len(chosen) == 1:
+            return task, next(iter(chosen))
+    return None
 
 
 def load_model(path: str | Path) -> tuple[VocClassifier, object, dict]:

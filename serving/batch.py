@@ -33,6 +33,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from tqdm import tqdm
 
+from models.artifact import alert_of
 from models.errors import VocError
 from models.predictor import Predictor
 
@@ -299,7 +300,7 @@ def score_file(
     if output.resolve() == source.resolve():
         raise ScoreError(f"{output}: the output would replace the input; choose another output path")
     started, rows, errors = time.perf_counter(), 0, 0
-    summary = Summary(predictor.schema)
+    summary = Summary(predictor.schema, alert_of(predictor.meta))
     md_path, html_path = summary_paths(output)
     with ExitStack() as stack:
         tmp_out, tmp_md, tmp_html = (stack.enter_context(atomic_path(p)) for p in (output, md_path, html_path))

@@ -1,4 +1,6 @@
-"""The batch scorer's summary beside its output: label counts per task and language, high-escalation rows first.
+"""The batch scorer's summary beside its output: label counts per task and language, alert rows first.
+
+The alert is the model's (``models.artifact.alert_of``: escalation = high for the default model).
 
 Counts accumulate chunk by chunk and only the ``TOP_ROWS`` most likely high-escalation rows are kept,
 so memory stays constant in the number of rows. Written as Markdown and as a self-contained HTML page
@@ -19,7 +21,6 @@ import pandas as pd
 
 from models.schema import LabelSchema
 
-ESCALATION, HIGH = "escalation", "high"
 TOP_ROWS = 100
 SNIPPET_CHARS = 160
 
@@ -29,10 +30,11 @@ class Summary:
     """Running counts over the scored rows of one file."""
 
     schema: LabelSchema
+    alert: tuple[str, str] | None = None  # (task, label) whose rows are listed first
     rows: int = 0
     errors: int = 0
     counts: dict[str, Counter] = field(default_factory=dict)
-    high: list[tuple[float, int, str, str]] = field(default_factory=list)  # min-heap of (p_high, -row, id, text)
+    high: list[tuple[float, int, str, str]] = field(default_factory=list)  # min-heap of (p_alert, -row, id, text)
 
     def update(self, scored: pd.DataFrame, first_row: int, text_column: str, id_column: str | None) -> None:
         """Add one scored chunk (a RangeIndex; label columns as the scorer made them, themes as lists)."""
@@ -43,18 +45,27 @@ class Summary:
         for task in self.schema.tasks:
             values = ok[task.name].explode().dropna() if task.multi else ok[task.name]
             self.counts.setdefault(task.name, Counter()).update(values)
-        prob = f"{ESCALATION}.{HIGH}"
-        if prob not in ok:
+        if self.alert is None:
             return
-        for idx, row in ok[ok[ESCALATION] == HIGH].iterrows():
+        task, label = self.alert
+        prob = f"{task}.{label}"
+        for idx, row in ok[ok[task] == label].iterrows():
             row_no = first_row + int(idx) + 1
             ident = str(row[id_column]) if id_column else f"row {row_no}"
             entry = (float(row[prob]), -row_no, ident, str(row[text_column])[:SNIPPET_CHARS])
             (heapq.heappush if len(self.high) < TOP_ROWS else heapq.heappushpop)(self.high, entry)
 
     def top_high(self) -> list[tuple[float, int, str, str]]:
-        """High-escalation rows, most likely first: ``(p_high, row number, id, text snippet)``."""
+        """Alert rows, most likely first: ``(p_alert, row number, id, text snippet)``."""
         return [(p, -neg, ident, text) for p, neg, ident, text in sorted(self.high, reverse=True)]
+
+    @property
+    def alert_title(self) -> str:
+        return f"{self.alert[0]} = {self.alert[1]}" if self.alert else "Alert (the model has none)"
+
+    @property
+    def alert_label(self) -> str:
+        return self.alert[1] if self.alert else "alert"
 
     def tables(self) -> list[tuple[str, list[tuple[str, int]]]]:
         """``(title, [(label, count), ...])`` for languages and each task, in schema label order."""
@@ -66,8 +77,8 @@ class Summary:
 
     def markdown(self, source: str) -> str:
         lines = [f"# Scoring summary: {source}", "", f"{self.rows:,} rows, {self.errors:,} with an error.", ""]
-        lines += [f"## High escalation (top {TOP_ROWS}, most likely first)", ""]
-        lines += ["| row | id | p(high) | text |", "|---:|---|---:|---|"]
+        lines += [f"## {self.alert_title} (top {TOP_ROWS}, most likely first)", ""]
+        lines += [f"| row | id | p({self.alert_label}) | text |", "|---:|---|---:|---|"]
         for p, row_no, ident, text in self.top_high():
             lines.append(f"| {row_no} | {_md(ident)} | {p:.3f} | {_md(text)} |")
         for title, counts in self.tables():
@@ -82,8 +93,8 @@ class Summary:
             "<style>body{font-family:sans-serif;max-width:960px;margin:auto}"
             "td,th{border:1px solid #ccc;padding:2px 6px}table{border-collapse:collapse}</style>",
             f"<h1>Scoring summary: {esc(source)}</h1><p>{self.rows:,} rows, {self.errors:,} with an error.</p>",
-            f"<h2>High escalation (top {TOP_ROWS}, most likely first)</h2>",
-            "<table><tr><th>row</th><th>id</th><th>p(high)</th><th>text</th></tr>",
+            f"<h2>{esc(self.alert_title)} (top {TOP_ROWS}, most likely first)</h2>",
+            f"<table><tr><th>row</th><th>id</th><th>p({esc(self.alert_label)})</th><th>text</th></tr>",
         ]
         for p, row_no, ident, text in self.top_high():
             parts.append(f"<tr><td>{row_no}</td><td>{esc(ident)}</td><td>{p:.3f}</td><td>{esc(text)}</td></tr>")

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from .config import ConfigError, add_override_arguments, load_config, settings_help
+from .config import ConfigError, add_data, add_override_arguments, load_config, settings_help
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -15,7 +15,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         if key.startswith("opt_") and value is not None:
             overrides.append(f"{key[4:]}={value}")
     try:
-        config = load_config(args.config, overrides)
+        config = add_data(load_config(args.config, overrides), args.add_data)
     except ConfigError as e:
         print(f"voc train: config error: {e}", file=sys.stderr)
         return 2

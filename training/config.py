@@ -195,6 +195,27 @@ def settings_help() -> str:
         note = f" — {comments[f.name]}" if f.name in comments else ""
         lines.append(f"  {f.name} ({kind}, default {default!r}){note}")
     return "\n".join(lines)
+SPLITS = ("train", "validation", "test")
+
+
+def add_data(config: TrainConfig, specs: list[str]) -> TrainConfig:
+    """Add labelled files given as ``PATH`` (training) or ``PATH:train|validation|test`` to the config.
+
+    Relative paths are taken from the current directory (not the repository root, as in a config file).
+    The files' rows are validated when training reads them; their sha256 lands in the model's voc.json.
+    """
+    for spec in specs:
+        path, sep, split = spec.rpartition(":")
+        if not sep or split not in SPLITS:
+            path, split = spec, "train"
+        path = str(Path(path).resolve())
+        if not Path(path).is_file():
+            raise ConfigError(f"--add-data {spec}: file not found ({path})")
+        if split == "test":
+            config.test.append(path)
+        else:
+            getattr(config, split).append(Source(path))
+    return config
 
 
 def add_override_arguments(parser: argparse.ArgumentParser) -> None:
@@ -205,3 +226,10 @@ def add_override_arguments(parser: argparse.ArgumentParser) -> None:
     for name in SHORTCUTS:
         flag = f"--{name.replace('_', '-')}"
         parser.add_argument(flag, dest=f"opt_{name}", default=None, help=f"same as --set {name}=VALUE")
+    parser.add_argument(
+        "--add-data",
+        action="append",
+        default=[],
+        metavar="FILE[:SPLIT]",
+        help="a labelled CSV/JSONL/Parquet file added to train (default), validation or test, e.g. mine.csv:test",
+    )

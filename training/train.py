@@ -185,6 +185,7 @@ def main(config: TrainConfig) -> str:
             thresholds[alert_task] = {alert_label: thr}
     meta.update(temperatures=temperatures, ngram_weights=ngram_weights, thresholds=thresholds)
     meta.update(
+        alert=config.alert if alert_task in schema.names and alert_label in schema[alert_task].labels else None,
         name=config.name,
         seed=config.seed,
         training=config.to_dict(),
