@@ -104,7 +104,6 @@ def cmd_score(args: argparse.Namespace) -> int:
     predictor = Predictor.load(path, backend=args.backend, tag=tag, batch_size=args.batch_size)
     previous = signal.signal(signal.SIGTERM, _interrupt)  # `kill` cleans up as Ctrl-C does
     try:
-
         report = score_file(
             predictor, args.input, args.output, args.text_column, args.id_column, encoding=args.encoding
         )

@@ -195,6 +195,8 @@ def settings_help() -> str:
         note = f" — {comments[f.name]}" if f.name in comments else ""
         lines.append(f"  {f.name} ({kind}, default {default!r}){note}")
     return "\n".join(lines)
+
+
 SPLITS = ("train", "validation", "test")
 
 
