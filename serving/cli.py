@@ -27,6 +27,9 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--batch-size", type=int, default=32, help="texts per forward pass (default: %(default)s)")
     p.add_argument("--model", default=DEFAULT_MODEL, help="store tag or model directory (default: %(default)s)")
     p.add_argument("--encoding", default="utf-8", help="text encoding of CSV/JSONL input, e.g. cp949 (default: utf-8)")
+    p.add_argument("--date-column", help="column with each row's date: the summary shows a trend per day/week/month")
+    p.add_argument("--group-by", help="column to break the summary down by, e.g. channel")
+    p.add_argument("--no-bom", dest="bom", action="store_false", help="CSV output without the UTF-8 BOM Excel needs")
     p.set_defaults(func=cmd_score)
 
 
@@ -40,19 +43,33 @@ def cmd_serve(args: argparse.Namespace) -> NoReturn:
 
 def cmd_score(args: argparse.Namespace) -> int:
     """Score the input file; errors that concern the whole file end the run with a message and no output."""
+    from transformers.utils import logging as hf_logging
+
     from models.predictor import Predictor
     from models.store import resolve_model
 
-    from .batch import ScoreError, score_file
+    from .batch import ScoreError, check_input, score_file
 
     if args.batch_size < 1:
         print("voc score: error: --batch-size must be at least 1", file=sys.stderr)
         return 2
+    columns = {"text": args.text_column, "id": args.id_column, "date": args.date_column, "group-by": args.group_by}
     try:
+        check_input(args.input, args.encoding, **columns)  # a wrong column name should not wait for the model
         path, tag = resolve_model(args.model)
+        hf_logging.disable_progress_bar()  # the only bar should be ours: no "Loading weights" bar
+        hf_logging.set_verbosity_error()  # nor a tokenizer warning about long texts: `truncated` says it
         predictor = Predictor.load(path, tag=tag, batch_size=args.batch_size)
         report = score_file(
-            predictor, args.input, args.output, args.text_column, args.id_column, encoding=args.encoding
+            predictor,
+            args.input,
+            args.output,
+            args.text_column,
+            args.id_column,
+            encoding=args.encoding,
+            date_column=args.date_column,
+            group_column=args.group_by,
+            bom=args.bom,
         )
     except (ScoreError, FileNotFoundError, UnicodeDecodeError) as e:
         print(f"voc score: error: {e}", file=sys.stderr)
