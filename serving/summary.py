@@ -25,7 +25,7 @@ from models.schema import LabelSchema
 if TYPE_CHECKING:
     from models.predictor import Predictor
 
-# Training's default alert (training.config.TrainConfig.alert); a model records its own in voc.json's config.
+# Training's default alert (training.config.TrainConfig.alert); a model records its own in voc.json["training"].
 DEFAULT_ALERT = "escalation.high"
 TOP_ROWS = 100
 EXAMPLES_PER_LABEL = 3
@@ -49,7 +49,7 @@ class Alert:
     @classmethod
     def of(cls, predictor: Predictor) -> Alert:
         """Read the alert from the model's config and ``predictor.thresholds``."""
-        config = predictor.meta.get("config", {})
+        config = predictor.meta.get("training", {})  # the TrainConfig the model was trained with
         task, label = str(config.get("alert", DEFAULT_ALERT)).split(".", 1)
         threshold = predictor.thresholds.get(task, {}).get(label)
         recall = config.get("alert_recall")
