@@ -34,8 +34,17 @@ from models.predictor import Predictor  # noqa: E402
 from models.store import MODEL_NAME, resolve_model  # noqa: E402
 
 from .batcher import MicroBatcher  # noqa: E402
-from .contract import MAX_BODY_BYTES, ClassifyRequest, ClassifyResponse, Item, score_texts  # noqa: E402
+from .contract import (  # noqa: E402
+    MAX_BODY_BYTES,
+    ClassifyRequest,
+    ClassifyResponse,
+    Item,
+    OnError,
+    score_texts,
+    text_problem,
+)
 from .guard import RequestGuard  # noqa: E402
+from .home import DescribedService, pages  # noqa: E402
 
 MODEL_ENV = "VOC_MODEL"
 MODEL_REF = os.environ.get(MODEL_ENV, f"{MODEL_NAME}:latest")
@@ -55,7 +64,8 @@ BATCH_TEXTS = bentoml.metrics.Histogram(
 )
 
 
-@bentoml.service(name="voc", traffic={"timeout": 30}, workers=1)
+@bentoml.asgi_app(pages, path="/", name="pages")
+@bentoml.service(name="voc", traffic={"timeout": 30}, workers=1, service_class=DescribedService)
 class VocService:
     """Sentiment, service themes and escalation risk for Korean, English and mixed feedback."""
 
@@ -74,10 +84,19 @@ class VocService:
         )
 
     @bentoml.api(input_spec=ClassifyRequest)
-    async def classify(self, items: list[Item]) -> ClassifyResponse:
-        """Score up to MAX_ITEMS feedback items: results in request order, ids echoed, with the model tag."""
-        outputs = await self.batcher([item.text for item in items])
-        results = [{"id": item.id, **out} for item, out in zip(items, outputs)]
+    async def classify(self, items: list[Item], on_error: OnError = "request") -> ClassifyResponse:
+        """Score 1 to 64 feedback items: results in request order, ids echoed, with the model tag.
+
+        A text that is empty or over 4,000 characters refuses the request with a 400, or with
+        `"on_error": "item"` gets `{"id", "error"}` in its slot while the other items are scored.
+        """
+        problems = [text_problem(item.text) for item in items]  # all None unless on_error is "item"
+        texts = [item.text for item, problem in zip(items, problems) if problem is None]
+        outputs = iter(await self.batcher(texts) if texts else [])
+        results = [
+            {"id": item.id, "error": problem} if problem else {"id": item.id, **next(outputs)}
+            for item, problem in zip(items, problems)
+        ]
         return ClassifyResponse(results=results, model=self.predictor.tag)
 
 
