@@ -1,6 +1,6 @@
 """Matplotlib charts for the summary page, as PNG data URIs, with fonts that can draw Hangul.
 
-Matplotlib (3.6+) falls back glyph by glyph through ``font.sans-serif``; only fonts that are installed
+Matplotlib (3.6+) falls back glyph by glyph through the families named in ``font.family``; only fonts that are installed
 are listed, so a machine without a CJK font draws Latin text as before and warns about nothing.
 """
 
@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import io
 from functools import cache
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -23,11 +24,12 @@ CJK_FONTS = (
     "NanumGothic",
     "Source Han Sans KR",
 )
+CJK_FILE_KEYS = ("CJK", "NotoSansKR", "Nanum", "malgun", "AppleSDGothic", "SourceHanSans")
 
 
 @cache
 def _pyplot():
-    """pyplot on the Agg backend, with installed CJK fonts after DejaVu Sans in the fallback list."""
+    """pyplot on the Agg backend, with the installed CJK fonts after DejaVu Sans in ``font.family``."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -35,9 +37,14 @@ def _pyplot():
     from matplotlib import font_manager
 
     installed = {f.name for f in font_manager.fontManager.ttflist}
+    if not any(name in installed for name in CJK_FONTS):
+        # Matplotlib's font cache predates a CJK font installed since: add the system's CJK files by name.
+        for path in font_manager.findSystemFonts():
+            if any(key in Path(path).name for key in CJK_FILE_KEYS):
+                font_manager.fontManager.addfont(path)
+        installed = {f.name for f in font_manager.fontManager.ttflist}
     fallback = [name for name in CJK_FONTS if name in installed]
-    matplotlib.rcParams["font.family"] = "sans-serif"
-    matplotlib.rcParams["font.sans-serif"] = ["DejaVu Sans", *fallback]
+    matplotlib.rcParams["font.family"] = ["DejaVu Sans", *fallback]  # families, not "sans-serif": fallback needs names
     return plt
 
 
