@@ -85,11 +85,7 @@ class VocService:
 
     @bentoml.api(input_spec=ClassifyRequest)
     async def classify(self, items: list[Item], on_error: OnError = "request") -> ClassifyResponse:
-        """Score 1 to 64 feedback items: results in request order, ids echoed, with the model tag.
-
-        A text that is empty or over 4,000 characters refuses the request with a 400, or with
-        `"on_error": "item"` gets `{"id", "error"}` in its slot while the other items are scored.
-        """
+        """Score 1 to 64 feedback items: results in request order, ids echoed, with the model tag. An empty or over-long text refuses the request (400), or with `"on_error": "item"` gets `{"id", "error"}` in its slot."""  # noqa: E501 (one line: the OpenAPI page shows it as Markdown, indentation included)
         problems = [text_problem(item.text) for item in items]  # all None unless on_error is "item"
         texts = [item.text for item, problem in zip(items, problems) if problem is None]
         outputs = iter(await self.batcher(texts) if texts else [])
