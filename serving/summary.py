@@ -213,6 +213,8 @@ class Summary:
 
 def _day(value: object) -> dt.date | None:
     """The calendar day of a date or timestamp as written (its own time zone, not UTC); ``None`` if unreadable."""
+    if value is pd.NaT:
+        return None
     if isinstance(value, dt.datetime | dt.date):
         return value.date() if isinstance(value, dt.datetime) else value
     if not isinstance(value, str) or not value.strip():

@@ -144,6 +144,7 @@ def test_alert_sentence_names_the_threshold():
     [
         ("2026-10-01T23:30:00+09:00", dt.date(2026, 10, 1)),
         (pd.Timestamp("2026-10-02 01:00"), dt.date(2026, 10, 2)),
+        (pd.NaT, None),
         ("not a date", None),
         ("", None),
         (None, None),
