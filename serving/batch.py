@@ -19,9 +19,10 @@ crash there is no file at the output path (``serving.atomic``).
 from __future__ import annotations
 
 import codecs
+import csv
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,7 +34,6 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from tqdm import tqdm
 
-from models.artifact import alert_of
 from models.errors import VocError
 from models.predictor import Predictor
 
@@ -41,6 +41,7 @@ from .atomic import atomic_path
 from .contract import score_texts, text_problem
 from .jsonvalues import ABSENT, arrow_column, json_key, parse_line, plain, text_cell, to_json
 from .summary import Summary, summary_paths
+from .summary_render import render_html, render_markdown
 
 FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet", ".pq": "parquet"}
 CHUNK_ROWS = 1024
@@ -76,9 +77,14 @@ def file_format(path: Path) -> str:
         raise ScoreError(f"{path}: unknown extension {path.suffix!r}; use one of {', '.join(FORMATS)}") from None
 
 
+def _reading(encoding: str) -> str:
+    """UTF-8 input may start with a byte-order mark (Excel writes one, and so does ``voc score``): skip it."""
+    return "utf-8-sig" if encoding.lower().replace("_", "-") in ("utf-8", "utf8") else encoding
+
+
 def read_chunks(path: Path, chunk_rows: int = CHUNK_ROWS, encoding: str = "utf-8") -> Iterator[pd.DataFrame]:
     """The rows of ``path`` as DataFrames of at most ``chunk_rows`` rows (at least one, maybe empty)."""
-    fmt = file_format(path)
+    fmt, encoding = file_format(path), _reading(encoding)
     if fmt == "csv":
         try:
             # Text stays text: ids keep their leading zeros and an empty cell is "", not NaN.
@@ -146,7 +152,7 @@ def _object_frame(rows: list[dict[str, Any]], names: list[str]) -> pd.DataFrame:
 
 def _jsonl_records(path: Path, encoding: str) -> Iterator[tuple[dict[str, Any], str | None]]:
     """``(record, None)`` per JSON-object line, ``({}, message)`` per unreadable one; blank lines are skipped."""
-    with open(path, encoding=encoding) as f:
+    with open(path, encoding=_reading(encoding)) as f:
         for line_no, line in enumerate(f, 1):
             if not line.strip():
                 continue
@@ -161,14 +167,41 @@ def _jsonl_records(path: Path, encoding: str) -> Iterator[tuple[dict[str, Any], 
                 yield {}, f"line {line_no} is a JSON {type(record).__name__}, not an object"
 
 
-def count_rows(path: Path) -> int | None:
-    """Rows in ``path`` when that is cheap to know (Parquet's footer), else ``None``."""
-    if file_format(path) != "parquet":
-        return None
-    try:
-        return pq.ParquetFile(path).metadata.num_rows
-    except (pa.ArrowInvalid, OSError):
-        return None  # read_chunks says what is wrong
+def inspect_input(path: Path, encoding: str = "utf-8") -> tuple[list[str], int]:
+    """The column names and row count of ``path`` without scoring it: Parquet's footer, one pass over
+    JSONL (the union of the lines' keys, as ``read_chunks`` reads it) or over CSV records (Python's csv)."""
+    fmt = file_format(path)
+    if fmt == "parquet":
+        parquet = pq.ParquetFile(path)
+        return parquet.schema_arrow.names, parquet.metadata.num_rows
+    if fmt == "jsonl":
+        columns: dict[str, None] = {}
+        rows = 0
+        for record, _ in _jsonl_records(path, encoding):
+            columns.update(dict.fromkeys(record))
+            rows += 1
+        return list(columns), rows
+    with open(path, encoding=_reading(encoding), newline="") as f:
+        records = csv.reader(f)
+        header = next(records, None)
+        if header is None:
+            raise ScoreError(f"{path}: the file is empty; a CSV needs a header row")
+        return header, sum(1 for record in records if record)  # pandas skips blank lines too
+
+
+def check_input(path: Path, encoding: str = "utf-8", **columns: str | None) -> int:
+    """Fail before any model loads when a named column is missing (naming the columns found); the row count.
+
+    ``columns``: role -> column name, e.g. ``text="review", id=None`` (``None``: not asked for).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ScoreError(f"{path}: no such file")
+    found, rows = inspect_input(path, encoding)
+    for role, name in columns.items():
+        if name is not None and name not in found:
+            raise ScoreError(f"{path}: no {role} column {name!r}; columns found: {', '.join(map(str, found))}")
+    return rows
 
 
 def added_columns(predictor: Predictor) -> list[str]:
@@ -187,13 +220,19 @@ def added_types(predictor: Predictor) -> dict[str, pa.DataType]:
     return types
 
 
-def score_frame(predictor: Predictor, frame: pd.DataFrame, text_column: str) -> pd.DataFrame:
-    """``frame`` (RangeIndex) with the predictions appended; rows that cannot be scored get ``error`` instead."""
+def score_frame(
+    predictor: Predictor, frame: pd.DataFrame, text_column: str, progress: Callable[[int], object] = lambda n: None
+) -> pd.DataFrame:
+    """``frame`` (RangeIndex) with the predictions appended; rows that cannot be scored get ``error`` instead.
+
+    ``progress(n)`` is called as rows are done: once per forward batch and once for the error rows.
+    """
     read_errors = frame.pop(_READ_ERROR).tolist() if _READ_ERROR in frame else [None] * len(frame)
     texts = [plain(t) for t in frame[text_column].tolist()]
     errors = [e if isinstance(e, str) else text_problem(text) for e, text in zip(read_errors, texts)]
     ok = [i for i, error in enumerate(errors) if error is None]
-    results = score_texts(predictor, [texts[i] for i in ok]) if ok else []
+    progress(len(frame) - len(ok))
+    results = score_in_batches(predictor, [texts[i] for i in ok], progress)
     added: dict[str, list[Any]] = {name: [None] * len(frame) for name in added_columns(predictor)}
     added["error"] = errors
     for i, result in zip(ok, results):
@@ -210,16 +249,35 @@ def score_frame(predictor: Predictor, frame: pd.DataFrame, text_column: str) -> 
     return pd.concat([frame, pd.DataFrame(added, index=frame.index)], axis=1)
 
 
-class ChunkWriter:
-    """Appends scored chunks to one CSV, JSONL or Parquet file."""
+def score_in_batches(predictor: Predictor, texts: list[str], progress: Callable[[int], object]) -> list[dict]:
+    """``score_texts`` one forward batch at a time, reporting each to ``progress``.
 
-    def __init__(self, path: Path, fmt: str, predictor: Predictor) -> None:
+    The texts are sorted by length first, as the predictor sorts them, so the batches and their padding
+    (and so the scores) are the ones a single call would give.
+    """
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    results: list[dict] = [{}] * len(texts)
+    for start in range(0, len(order), predictor.batch_size):
+        idx = order[start : start + predictor.batch_size]
+        for i, result in zip(idx, score_texts(predictor, [texts[i] for i in idx])):
+            results[i] = result
+        progress(len(idx))
+    return results
+
+
+class ChunkWriter:
+    """Appends scored chunks to one CSV, JSONL or Parquet file; a CSV starts with a UTF-8 byte-order mark
+    when ``bom`` is set, so that Excel reads Korean text as UTF-8."""
+
+    def __init__(self, path: Path, fmt: str, predictor: Predictor, bom: bool = True) -> None:
         self.path, self.fmt = path, fmt
         self.multi_columns = [t.name for t in predictor.schema.tasks if t.multi]
         self.types = added_types(predictor)
         self.parquet: pq.ParquetWriter | None = None
+        encoding = "utf-8-sig" if fmt == "csv" and bom else "utf-8"
+        # backslashreplace: a JSONL value may hold a lone surrogate, which UTF-8 cannot encode
         self.text = (
-            open(path, "w", encoding="utf-8", errors="backslashreplace", newline="") if fmt != "parquet" else None
+            open(path, "w", encoding=encoding, errors="backslashreplace", newline="") if fmt != "parquet" else None
         )
         self.header = True
 
@@ -284,10 +342,14 @@ def score_file(
     chunk_rows: int = CHUNK_ROWS,
     encoding: str = "utf-8",
     progress: bool | None = None,
+    date_column: str | None = None,
+    group_column: str | None = None,
+    bom: bool = True,
 ) -> ScoreReport:
     """Score every row of ``source`` into ``output`` (format from each extension) and write the summary beside it.
 
-    ``progress``: show a progress bar (``None``: only on a terminal).
+    ``progress``: show a progress bar (``None``: only on a terminal). ``date_column`` / ``group_column``:
+    the summary's trend and breakdown. ``bom``: start a CSV output with a UTF-8 byte-order mark (for Excel).
     """
     source, output = Path(source), Path(output)
     out_fmt = file_format(output)
@@ -295,40 +357,38 @@ def score_file(
         codecs.lookup(encoding)
     except LookupError:
         raise ScoreError(f"unknown encoding {encoding!r}: use e.g. utf-8, cp949 or euc-kr") from None
-    if not source.is_file():
-        raise ScoreError(f"{source}: no such file")
+    columns = {"text": text_column, "id": id_column, "date": date_column, "group-by": group_column}
+    total = check_input(source, encoding, **columns)
     if output.resolve() == source.resolve():
         raise ScoreError(f"{output}: the output would replace the input; choose another output path")
     started, rows, errors = time.perf_counter(), 0, 0
-    summary = Summary(predictor.schema, alert_of(predictor.meta))
+    summary = Summary.for_predictor(
+        predictor, text_column=text_column, id_column=id_column, date_column=date_column, group_column=group_column
+    )
     md_path, html_path = summary_paths(output)
     with ExitStack() as stack:
         tmp_out, tmp_md, tmp_html = (stack.enter_context(atomic_path(p)) for p in (output, md_path, html_path))
-        writer = ChunkWriter(tmp_out, out_fmt, predictor)
+        writer = ChunkWriter(tmp_out, out_fmt, predictor, bom=bom)
         stack.callback(writer.close)  # runs before the renames: the ExitStack unwinds in reverse
         disable = None if progress is None else not progress  # tqdm: None = only on a terminal
-        bar = stack.enter_context(tqdm(total=count_rows(source), unit="rows", desc=source.name, disable=disable))
+        bar = stack.enter_context(tqdm(total=total, unit="rows", desc=source.name, disable=disable))
         for n, chunk in enumerate(read_chunks(source, chunk_rows, encoding)):
             if n == 0:
-                check_columns(predictor, chunk, text_column, id_column, source)
-            scored = score_frame(predictor, chunk.reset_index(drop=True), text_column)
-            summary.update(scored, rows, text_column, id_column)
+                check_added_columns(predictor, chunk, source)
+            scored = score_frame(predictor, chunk.reset_index(drop=True), text_column, bar.update)
+            summary.update(scored, rows)
             writer.write(scored)
             rows += len(scored)
             errors += int(scored["error"].notna().sum())
-            bar.update(len(scored))
         # backslashreplace: a JSONL value may hold a lone surrogate, which UTF-8 cannot encode
-        tmp_md.write_text(summary.markdown(source.name), encoding="utf-8", errors="backslashreplace")
-        tmp_html.write_text(summary.html(source.name), encoding="utf-8", errors="backslashreplace")
+        tmp_md.write_text(render_markdown(summary, source.name), encoding="utf-8", errors="backslashreplace")
+        tmp_html.write_text(render_html(summary, source.name), encoding="utf-8", errors="backslashreplace")
     return ScoreReport(rows, errors, time.perf_counter() - started, output, (md_path, html_path))
 
 
-def check_columns(predictor: Predictor, chunk: pd.DataFrame, text_column: str, id_column: str | None, source: Path):
-    """Fail early, naming the columns found, when a named column is missing or an added one already exists."""
+def check_added_columns(predictor: Predictor, chunk: pd.DataFrame, source: Path) -> None:
+    """Fail early when the input already has a column the scorer adds (it was scored before)."""
     found = [c for c in chunk.columns if c != _READ_ERROR]
-    for role, name in (("text", text_column), ("id", id_column)):
-        if name is not None and name not in found:
-            raise ScoreError(f"{source}: no {role} column {name!r}; columns found: {', '.join(map(str, found))}")
     clash = [c for c in added_columns(predictor) if c in found]
     if clash:
         raise ScoreError(f"{source}: already has the output columns {', '.join(clash)}; rename them or drop them")

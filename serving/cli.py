@@ -30,6 +30,9 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--model", default=DEFAULT_MODEL, help="store tag or model directory (default: %(default)s)")
     p.add_argument("--encoding", default="utf-8", help="text encoding of CSV/JSONL input, e.g. cp949 (default: utf-8)")
     add_backend_argument(p)
+    p.add_argument("--date-column", help="column with each row's date: the summary shows a trend per day/week/month")
+    p.add_argument("--group-by", help="column to break the summary down by, e.g. channel")
+    p.add_argument("--no-bom", dest="bom", action="store_false", help="CSV output without the UTF-8 BOM Excel needs")
     p.set_defaults(func=cmd_score)
 
     p = subparsers.add_parser("bench", help="time every backend and the HTTP service on the same texts; print a table")
@@ -93,19 +96,33 @@ def _interrupt(signum: int, frame: object) -> NoReturn:
 def cmd_score(args: argparse.Namespace) -> int:
     """Score the input file; errors that concern the whole file (VocError) end the run with a message and no
     output; Ctrl-C and SIGTERM leave nothing behind either."""
+    from transformers.utils import logging as hf_logging
+
     from models.predictor import Predictor
     from models.store import resolve_model
 
-    from .batch import ScoreError, score_file
+    from .batch import ScoreError, check_input, score_file
 
     if args.batch_size < 1:
         raise ScoreError("--batch-size must be at least 1")
+    columns = {"text": args.text_column, "id": args.id_column, "date": args.date_column, "group-by": args.group_by}
+    check_input(args.input, args.encoding, **columns)  # a wrong column name should not wait for the model
     path, tag = resolve_model(args.model)
+    hf_logging.disable_progress_bar()  # the only bar should be ours: no "Loading weights" bar
+    hf_logging.set_verbosity_error()  # nor a tokenizer warning about long texts: `truncated` says it
     predictor = Predictor.load(path, backend=args.backend, tag=tag, batch_size=args.batch_size)
     previous = signal.signal(signal.SIGTERM, _interrupt)  # `kill` cleans up as Ctrl-C does
     try:
         report = score_file(
-            predictor, args.input, args.output, args.text_column, args.id_column, encoding=args.encoding
+            predictor,
+            args.input,
+            args.output,
+            args.text_column,
+            args.id_column,
+            encoding=args.encoding,
+            date_column=args.date_column,
+            group_column=args.group_by,
+            bom=args.bom,
         )
     except KeyboardInterrupt:
         print(f"voc score: interrupted; nothing written at {args.output}", file=sys.stderr)

@@ -51,8 +51,17 @@ from models.store import MODEL_NAME, looks_like_path, resolve_model  # noqa: E40
 
 from . import logs  # noqa: E402
 from .batcher import MicroBatcher, Overloaded  # noqa: E402
-from .contract import MAX_BODY_BYTES, ClassifyRequest, ClassifyResponse, Item, score_texts  # noqa: E402
+from .contract import (  # noqa: E402
+    MAX_BODY_BYTES,
+    ClassifyRequest,
+    ClassifyResponse,
+    Item,
+    OnError,
+    score_texts,
+    text_problem,
+)
 from .guard import RequestGuard  # noqa: E402
+from .home import DescribedService, pages  # noqa: E402
 from .metrics import HttpMetrics, PredictionMetrics  # noqa: E402
 
 MODEL_ENV = "VOC_MODEL"
@@ -68,7 +77,7 @@ FORWARD_BATCH = 8
 # the fp32 `default` model on 2 cores (README, Serving), so that an accepted request answers within ~7 s.
 MAX_QUEUE_TEXTS = 256
 # Every path the service answers; anything else is a 404 before BentoML routes it.
-ROUTES = {"/classify", "/healthz", "/livez", "/readyz", "/metrics", "/", "/docs.json", "/schema.json"}
+ROUTES = {"/classify", "/healthz", "/livez", "/readyz", "/metrics", "/", "/docs", "/docs.json", "/schema.json"}
 
 logger = logging.getLogger("voc.service")
 logs.install()
@@ -103,7 +112,10 @@ def load_predictor() -> Predictor:
 
 
 # BentoML's own HTTP metrics are off: they label every requested path (serving.metrics).
-@bentoml.service(name="voc", traffic={"timeout": 30}, workers=1, metrics={"enabled": False})
+@bentoml.asgi_app(pages, path="/", name="pages")
+@bentoml.service(
+    name="voc", traffic={"timeout": 30}, workers=1, metrics={"enabled": False}, service_class=DescribedService
+)
 class VocService:
     """Sentiment, service themes and escalation risk for Korean, English and mixed feedback."""
 
@@ -125,15 +137,21 @@ class VocService:
         self.answers = PredictionMetrics(self.predictor.schema)
 
     @bentoml.api(input_spec=ClassifyRequest)
-    async def classify(self, items: list[Item]) -> ClassifyResponse:
-        """Score up to MAX_ITEMS feedback items: results in request order, ids echoed, with the model tag."""
+    async def classify(self, items: list[Item], on_error: OnError = "request") -> ClassifyResponse:
+        """Score 1 to 64 feedback items: results in request order, ids echoed, with the model tag. An empty or over-long text refuses the request (400), or with `"on_error": "item"` gets `{"id", "error"}` in its slot. When the queue is full: 503 with Retry-After."""  # noqa: E501 (one line: the OpenAPI page shows it as Markdown, indentation included)
+        problems = [text_problem(item.text) for item in items]  # all None unless on_error is "item"
+        texts = [item.text for item, problem in zip(items, problems) if problem is None]
         try:
-            outputs = await self.batcher([item.text for item in items])
+            outputs = await self.batcher(texts) if texts else []
         except Overloaded as e:
             headers = {"Retry-After": str(e.retry_after)}
             return JSONResponse({"error": str(e)}, status_code=503, headers=headers)  # type: ignore[return-value]
         self.answers.observe(outputs)
-        results = [{"id": item.id, **out} for item, out in zip(items, outputs)]
+        scored = iter(outputs)
+        results = [
+            {"id": item.id, "error": problem} if problem else {"id": item.id, **next(scored)}
+            for item, problem in zip(items, problems)
+        ]
         return ClassifyResponse(results=results, model=self.predictor.tag)
 
 

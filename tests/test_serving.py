@@ -238,3 +238,43 @@ def test_the_reliability_suite_http_cases_get_their_expected_answers_and_no_5xx(
     assert tally.tried["http"] == len(CASES) + 1 >= 40
     assert (tally.failures, tally.server_errors, tally.crashes) == ([], 0, 0)
     assert "Traceback" not in log.read_text(errors="replace")
+
+
+def test_on_error_item_scores_the_good_items_and_reports_the_bad_ones(url):
+    items = [{"id": f"T-{i}", "text": "ok"} for i in range(MAX_ITEMS)]
+    items[5] = {"id": "T-5", "text": " "}
+    resp = classify(url, {"items": items, "on_error": "item"})
+    assert resp.status_code == 200, resp.text
+    results = resp.json()["results"]
+    assert [r["id"] for r in results] == [item["id"] for item in items]
+    assert results[5]["id"] == "T-5" and results[5]["error"].startswith("text is empty or has no visible characters")
+    assert all("sentiment" in r for i, r in enumerate(results) if i != 5)
+    refused = classify(url, {"items": items})
+    assert refused.status_code == 400 and refused.json()["detail"][0]["loc"] == ["items", 5, "text"]
+    assert classify(url, {"items": items, "on_error": "skip"}).status_code == 400
+
+
+def test_openapi_describes_typed_results_with_examples(url):
+    spec = httpx.get(f"{url}/docs.json").json()
+    schemas = spec["components"]["schemas"]
+    result = schemas["Result"]["properties"]
+    assert {"id", "language", "sentiment", "themes", "escalation", "truncated"} <= set(result)
+    assert schemas["SingleLabel"]["properties"]["scores"]["additionalProperties"] == {"type": "number"}
+    assert "ItemError" in schemas and "on_error" in schemas["ClassifyRequestIODescriptor"]["properties"]
+    # Swagger UI invents "additionalProp1" for a map without an example: every map has one.
+    maps = [
+        s for schema in schemas.values() for s in schema.get("properties", {}).values() if "additionalProperties" in s
+    ]
+    assert maps and all("example" in s for s in maps)
+    description = spec["info"]["description"]
+    assert "BentoML" not in description and f"{MAX_ITEMS} items" in description and "413" in description
+    assert f"{MAX_TEXT_CHARS:,}" in schemas["Item"]["properties"]["text"]["description"]
+
+
+def test_home_page_and_docs_are_the_services_own(url):
+    home = httpx.get(f"{url}/")
+    assert home.status_code == 200 and "curl" in home.text and 'href="docs"' in home.text
+    assert "googletagmanager" not in home.text
+    docs = httpx.get(f"{url}/docs")
+    assert docs.status_code == 200 and "swagger-ui" in docs.text
+    assert httpx.get(f"{url}/static_content/swagger-ui-bundle.js").status_code == 200
