@@ -194,9 +194,7 @@ class ItemError(BaseModel):
     id: str | None = Field(description="The item's id as sent.", json_schema_extra={"example": "T-1043"})
     error: str = Field(
         description="What to fix.",
-        json_schema_extra={
-            "example": "text is empty or has no visible characters (only whitespace, control or format characters): send the feedback's words"
-        },
+        json_schema_extra={"example": "text has 4,210 characters, over the limit of 4,000: split or shorten it"},
     )
 
 
