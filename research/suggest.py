@@ -17,6 +17,8 @@ import torch
 
 from models.predictor import Predictor
 from models.schema import Task
+from models.text import clean_text
+from models.tokens import pad_batch
 from serving.atomic import atomic_path
 from serving.batch import THEME_SEPARATOR, ScoreError, file_format, read_chunks
 from serving.contract import text_problem
@@ -59,11 +61,12 @@ def model_outputs(predictor: Predictor, texts: list[str]) -> tuple[dict[str, np.
     hidden = model.encoder.config.hidden_size
     pooled = np.zeros((len(texts), hidden), np.float32)
     order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    ids = predictor.tokenizer([clean_text(t) for t in texts]).ids
     with torch.inference_mode():
         for start in range(0, len(order), predictor.batch_size):
             idx = order[start : start + predictor.batch_size]
-            enc = predictor.encode([texts[i] for i in idx])
-            pooled[idx] = model.pool(enc["input_ids"], enc["attention_mask"]).float().numpy()
+            input_ids, mask = pad_batch([ids[i] for i in idx], predictor.tokenizer.pad_id)
+            pooled[idx] = model.pool(torch.from_numpy(input_ids), torch.from_numpy(mask)).float().numpy()
     with torch.inference_mode():
         logits = {name: head(torch.from_numpy(pooled)).numpy() for name, head in model.heads.items()}
     ngram = predictor.ngram.logits(texts) if predictor.ngram is not None else {}

@@ -197,7 +197,16 @@ def check_input(path: Path, encoding: str = "utf-8", **columns: str | None) -> i
     path = Path(path)
     if not path.is_file():
         raise ScoreError(f"{path}: no such file")
-    found, rows = inspect_input(path, encoding)
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        raise ScoreError(f"unknown encoding {encoding!r}: use e.g. utf-8, cp949 or euc-kr") from None
+    try:
+        found, rows = inspect_input(path, encoding)
+    except UnicodeDecodeError as e:
+        raise ScoreError(decode_problem(path, encoding, e)) from None
+    except (pa.ArrowInvalid, OSError) as e:
+        raise ScoreError(f"{path}: not a readable Parquet file ({e}); export it again") from None
     for role, name in columns.items():
         if name is not None and name not in found:
             raise ScoreError(f"{path}: no {role} column {name!r}; columns found: {', '.join(map(str, found))}")
@@ -353,10 +362,6 @@ def score_file(
     """
     source, output = Path(source), Path(output)
     out_fmt = file_format(output)
-    try:
-        codecs.lookup(encoding)
-    except LookupError:
-        raise ScoreError(f"unknown encoding {encoding!r}: use e.g. utf-8, cp949 or euc-kr") from None
     columns = {"text": text_column, "id": id_column, "date": date_column, "group-by": group_column}
     total = check_input(source, encoding, **columns)
     if output.resolve() == source.resolve():

@@ -73,9 +73,11 @@ def test_a_fifth_theme_from_a_csv_gives_a_model_a_report_and_a_response(tmp_path
     (tmp_path / "labels.yaml").write_text(yaml.safe_dump(labels), encoding="utf-8")
     mine = as_csv(tmp_path / "mine.csv", PRICE_ROWS * 4)
     mine_val = as_csv(tmp_path / "mine_val.csv", PRICE_ROWS + ROWS)
+    # a test file shares no text with training or validation (voc train would hold those rows out)
+    mine_test = as_csv(tmp_path / "mine_test.csv", [{**r, "text": r["text"] + " 확인"} for r in PRICE_ROWS + ROWS])
     settings = [*tiny_config, f"labels={tmp_path / 'labels.yaml'}", "test=[]"]  # later settings win
     args = ["train", *[a for s in settings for a in ("--set", s)], "--add-data", mine]
-    assert voc.main([*args, "--add-data", f"{mine_val}:validation", "--add-data", f"{mine_val}:test"]) == 0
+    assert voc.main([*args, "--add-data", f"{mine_val}:validation", "--add-data", f"{mine_test}:test"]) == 0
     model = tmp_path / "model"
     meta = json.loads((model / "voc.json").read_text(encoding="utf-8"))
     assert meta["schema"]["tasks"]["themes"]["labels"][-1] == NEW and meta["alert"] == "escalation.high"

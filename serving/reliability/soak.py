@@ -90,7 +90,9 @@ def _start_and_stop(argv: list[str], out: Path, sig: int, timeout: float = 300) 
     )
     deadline, mid_run = time.monotonic() + timeout, False
     while proc.poll() is None and time.monotonic() < deadline:
-        if any(p.stat().st_size > 0 for p in _temporaries(out) if p.exists() and ".summary." not in p.name):
+        # only this process's temporaries (their names carry its pid): a killed run's stale ones do not count
+        mine = out.parent.glob(f".{out.name}.{proc.pid}.*.tmp")
+        if any(p.stat().st_size > 0 for p in mine if p.exists()):
             mid_run = True
             break
         time.sleep(0.05)
