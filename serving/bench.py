@@ -15,7 +15,6 @@ import asyncio
 import json
 import os
 import resource
-import socket
 import subprocess
 import sys
 import time
@@ -102,38 +101,27 @@ def tree_rss_mb(pid: int) -> float:
 
 
 def http(model_ref: str, texts: list[str], seconds: float) -> dict:
-    """Start ``voc serve`` on a free loopback port, warm it, load it at 1 and 16 clients, stop it."""
-    import httpx
+    """Start ``voc serve`` on a free loopback port (the reliability suite's launcher), warm it, load it at 1
+    and 16 clients, stop it."""
+    import tempfile
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    base = f"http://127.0.0.1:{port}"
-    cmd = [sys.executable, "-m", "voc", "serve", "--model", model_ref, "--port", str(port)]
-    proc = subprocess.Popen(cmd, cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 180
-        while time.monotonic() < deadline and proc.poll() is None:
-            try:
-                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            time.sleep(0.5)
-        else:
-            return {"error": "voc serve did not become ready in 180 s"}
-        for text in texts[:50]:  # warm-up
-            httpx.post(f"{base}/classify", json={"items": [{"text": text}]}, timeout=10)
-        rss = tree_rss_mb(proc.pid)
-        one = asyncio.run(load(base, 1, seconds, texts, 10.0))
-        many = asyncio.run(load(base, 16, seconds, texts, 10.0))
-        return {"rss_mb": rss, "one": one, "many": many}
-    finally:
-        proc.terminate()
+    import httpx
+    from bentoml._internal.configuration.containers import BentoMLContainer
+
+    from .reliability.server import voc_serve
+
+    home = Path(BentoMLContainer.bentoml_home.get())  # the user's store: the model may be a tag
+    with tempfile.TemporaryDirectory(prefix="voc-bench-") as tmp:
         try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+            with voc_serve(model_ref, home, Path(tmp) / "serve.log") as served:
+                for text in texts[:50]:  # warm-up
+                    httpx.post(f"{served.url}/classify", json={"items": [{"text": text}]}, timeout=10)
+                rss = tree_rss_mb(served.process.pid)
+                one = asyncio.run(load(served.url, 1, seconds, texts, 10.0))
+                many = asyncio.run(load(served.url, 16, seconds, texts, 10.0))
+        except RuntimeError as e:  # not ready in time, or it exited
+            return {"error": str(e).splitlines()[0]}
+    return {"rss_mb": rss, "one": one, "many": many}
 
 
 def table(rows: list[dict]) -> str:
