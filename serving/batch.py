@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -235,8 +235,7 @@ def score_file(
         raise ScoreError(f"{source}: no such file")
     if output.resolve() == source.resolve():
         raise ScoreError(f"{output}: the output would replace the input; choose another output path")
-    started, rows, errors = time.perf_counter(), 0, 0
-    summary = Summary(predictor.schema)
+    started = time.perf_counter()
     md_path, html_path = summary_paths(output)
     with ExitStack() as stack:
         tmp_out, tmp_md, tmp_html = (stack.enter_context(atomic_path(p)) for p in (output, md_path, html_path))
@@ -244,18 +243,33 @@ def score_file(
         stack.callback(writer.close)  # runs before the renames: the ExitStack unwinds in reverse
         disable = None if progress is None else not progress  # tqdm: None = only on a terminal
         bar = stack.enter_context(tqdm(total=count_rows(source), unit="rows", desc=source.name, disable=disable))
-        for n, chunk in enumerate(read_chunks(source, chunk_rows, encoding)):
-            if n == 0:
-                check_columns(predictor, chunk, text_column, id_column, source)
-            scored = score_frame(predictor, chunk.reset_index(drop=True), text_column)
-            summary.update(scored, rows, text_column, id_column)
-            writer.write(scored)
-            rows += len(scored)
-            errors += int(scored["error"].notna().sum())
-            bar.update(len(scored))
+        chunks = read_chunks(source, chunk_rows, encoding)
+        summary = score_chunks(predictor, chunks, writer, text_column, id_column, source, bar.update)
         tmp_md.write_text(summary.markdown(source.name), encoding="utf-8")
         tmp_html.write_text(summary.html(source.name), encoding="utf-8")
-    return ScoreReport(rows, errors, time.perf_counter() - started, output, (md_path, html_path))
+    return ScoreReport(summary.rows, summary.errors, time.perf_counter() - started, output, (md_path, html_path))
+
+
+def score_chunks(
+    predictor: Predictor,
+    chunks: Iterable[pd.DataFrame],
+    writer: ChunkWriter,
+    text_column: str,
+    id_column: str | None,
+    source: Path,
+    on_rows: Callable[[int], object] = lambda n: None,
+) -> Summary:
+    """Score ``chunks`` (one file's, in order) into ``writer``; the summary of them, with their row and error
+    counts. The loop of ``voc score``, also run per shard by ``serving.distributed``."""
+    summary = Summary(predictor.schema)
+    for n, chunk in enumerate(chunks):
+        if n == 0:
+            check_columns(predictor, chunk, text_column, id_column, source)
+        scored = score_frame(predictor, chunk.reset_index(drop=True), text_column)
+        summary.update(scored, summary.rows, text_column, id_column)
+        writer.write(scored)
+        on_rows(len(scored))
+    return summary
 
 
 def check_columns(predictor: Predictor, chunk: pd.DataFrame, text_column: str, id_column: str | None, source: Path):

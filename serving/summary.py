@@ -8,6 +8,7 @@ with bar charts (matplotlib PNGs inlined).
 from __future__ import annotations
 
 import base64
+import copy
 import heapq
 import html
 import io
@@ -123,3 +124,17 @@ def _bar_chart(title: str, counts: list[tuple[str, int]]) -> str:
 def summary_paths(output: Path) -> tuple[Path, Path]:
     """Where the summary of ``output`` goes: ``OUT.summary.md`` and ``OUT.summary.html``."""
     return output.with_name(output.name + ".summary.md"), output.with_name(output.name + ".summary.html")
+
+
+def merge_summaries(summaries: list[Summary]) -> Summary:
+    """One summary over several files' (the shards of ``serving.distributed``): counts added, the ``TOP_ROWS``
+    most likely high-escalation rows of all kept."""
+    total = copy.deepcopy(summaries[0])
+    for other in summaries[1:]:
+        total.rows += other.rows
+        total.errors += other.errors
+        for name, counter in other.counts.items():
+            total.counts.setdefault(name, Counter()).update(counter)
+        total.high = heapq.nlargest(TOP_ROWS, total.high + other.high)
+        heapq.heapify(total.high)
+    return total
