@@ -20,13 +20,16 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_serve)
 
     p = subparsers.add_parser("score", help="score a CSV, JSONL or Parquet export; writes OUT and a summary beside it")
-    p.add_argument("input", type=Path, help="input file: .csv, .jsonl or .parquet")
+    p.add_argument("input", type=Path, nargs="+", help="input file: .csv, .jsonl or .parquet (--engine ray: many)")
     p.add_argument("--text-column", required=True, help="column holding the feedback text")
     p.add_argument("--output", required=True, type=Path, help="output file: .csv, .jsonl or .parquet")
     p.add_argument("--id-column", help="column identifying rows in the summary (default: row numbers)")
     p.add_argument("--batch-size", type=int, default=32, help="texts per forward pass (default: %(default)s)")
     p.add_argument("--model", default=DEFAULT_MODEL, help="store tag or model directory (default: %(default)s)")
     p.add_argument("--encoding", default="utf-8", help="text encoding of CSV/JSONL input, e.g. cp949 (default: utf-8)")
+    p.add_argument("--engine", choices=["local", "ray"], default="local", help="ray: shards on a Ray actor pool")
+    p.add_argument("--address", help="--engine ray: a Ray cluster, 'auto' or ray://HOST:10001 (default: local Ray)")
+    p.add_argument("--workers", type=int, help="--engine ray: model actors (default: one per CPU, per shard at most)")
     p.set_defaults(func=cmd_score)
 
 
@@ -45,6 +48,12 @@ def cmd_score(args: argparse.Namespace) -> int:
 
     from .batch import ScoreError, score_file
 
+    if args.engine == "ray":
+        from .distributed import cmd_score_ray
+
+        return cmd_score_ray(args)
+    if len(args.input) > 1 or args.address or args.workers is not None:
+        raise ScoreError("several inputs, --address and --workers need --engine ray (docs/scaling.md)")
     if args.batch_size < 1:
         print("voc score: error: --batch-size must be at least 1", file=sys.stderr)
         return 2
@@ -52,7 +61,7 @@ def cmd_score(args: argparse.Namespace) -> int:
         path, tag = resolve_model(args.model)
         predictor = Predictor.load(path, tag=tag, batch_size=args.batch_size)
         report = score_file(
-            predictor, args.input, args.output, args.text_column, args.id_column, encoding=args.encoding
+            predictor, args.input[0], args.output, args.text_column, args.id_column, encoding=args.encoding
         )
     except (ScoreError, FileNotFoundError, UnicodeDecodeError) as e:
         print(f"voc score: error: {e}", file=sys.stderr)
