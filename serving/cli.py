@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from pathlib import Path
 from typing import NoReturn
+
+from models.errors import VocError
 
 DEFAULT_MODEL = os.environ.get("VOC_MODEL", "voc-classifier:latest")
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -17,6 +20,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--model", default=DEFAULT_MODEL, help="store tag or model directory (default: %(default)s)")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default: %(default)s)")
     p.add_argument("--port", type=int, default=3000, help="port (default: %(default)s)")
+    p.add_argument("--workers", type=int, default=1, help="worker processes, each with the model (default: 1)")
     p.set_defaults(func=cmd_serve)
 
     p = subparsers.add_parser("score", help="score a CSV, JSONL or Parquet export; writes OUT and a summary beside it")
@@ -35,10 +39,21 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
 
 def cmd_serve(args: argparse.Namespace) -> NoReturn:
     """Become ``bentoml serve serving.service:VocService`` with ``VOC_MODEL`` set (exec: signals reach it)."""
-    env = {**os.environ, "VOC_MODEL": str(args.model), "BENTOML_DO_NOT_TRACK": "True"}
+    env = {**os.environ, "VOC_MODEL": str(args.model), "BENTOML_DO_NOT_TRACK": "True", **worker_env(args.workers)}
     cmd = [sys.executable, "-m", "bentoml", "serve", "serving.service:VocService"]
     cmd += ["--host", args.host, "--port", str(args.port), "--working-dir", str(REPO_ROOT)]
     os.execve(sys.executable, cmd, env)
+
+
+def worker_env(workers: int) -> dict[str, str]:
+    """Environment for ``workers`` BentoML worker processes (``services.voc.workers`` overrides the decorator's
+    1) sharing the cores: each worker's torch gets cores/workers threads unless ``$VOC_TORCH_THREADS`` is set."""
+    if workers < 1:
+        raise VocError("--workers must be at least 1")
+    overrides = json.loads(os.environ.get("BENTOML_CONFIG_OVERRIDES") or "{}")
+    overrides.setdefault("services", {}).setdefault("voc", {})["workers"] = workers
+    threads = os.environ.get("VOC_TORCH_THREADS") or str(max(1, (os.cpu_count() or 1) // workers))
+    return {"BENTOML_CONFIG_OVERRIDES": json.dumps(overrides), "VOC_TORCH_THREADS": threads}
 
 
 def cmd_score(args: argparse.Namespace) -> int:
