@@ -38,7 +38,16 @@ import pandas as pd
 from models.errors import VocError
 
 from .atomic import atomic_path
-from .batch import CHUNK_ROWS, FORMATS, ChunkWriter, ScoreError, file_format, read_chunks, score_chunks
+from .batch import (
+    CHUNK_ROWS,
+    FORMATS,
+    ChunkWriter,
+    ScoreError,
+    check_columns,
+    file_format,
+    read_chunks,
+    score_chunks,
+)
 from .summary import Summary, merge_summaries, summary_paths
 
 SHARD, SHARD_ROW = "shard", "shard_row"
@@ -120,16 +129,6 @@ def staging_dir(final: Path) -> Iterator[Path]:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def with_row_ids(chunks: Iterator[pd.DataFrame], shard: str, source: Path) -> Iterator[pd.DataFrame]:
-    """``chunks`` with the ``shard`` and ``shard_row`` columns that make the output's order recoverable."""
-    first = 1
-    for chunk in chunks:
-        if clash := [c for c in (SHARD, SHARD_ROW) if c in chunk.columns]:
-            raise ScoreError(f"{source}: has a column {clash[0]!r}, which --engine ray adds; rename it")
-        yield chunk.reset_index(drop=True).assign(**{SHARD: shard, SHARD_ROW: np.arange(first, first + len(chunk))})
-        first += len(chunk)
-
-
 class ShardScorer:
     """A Ray actor: loads the model once, then scores whole shards into their parts (``batch.score_chunks``)."""
 
@@ -142,21 +141,43 @@ class ShardScorer:
         torch.set_num_threads(1)  # one CPU per actor: the pool, not torch, uses the cores
         path, tag = resolve_model(model)
         self.predictor = Predictor.load(path, tag=tag, batch_size=batch_size)
-        self.text_column, self.encoding = text_column, encoding
-        self.id_column = id_column or SHARD  # the summary names the shard when rows have no id
+        self.text_column, self.id_column, self.encoding = text_column, id_column, encoding
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, list]:
-        summaries = [self.score(Path(src), Path(part)) for src, part in zip(batch["source"], batch["part"])]
-        return {"index": list(batch["index"]), "summary": [pickle.dumps(s) for s in summaries]}
+        """Per shard its pickled Summary, or the message of the VocError that stopped it (returned as data:
+        Ray would bury the exception in its own)."""
+        out: dict[str, list] = {"index": list(batch["index"]), "summary": [], "error": []}
+        for source, part in zip(batch["source"], batch["part"]):
+            try:
+                out["summary"].append(pickle.dumps(self.score(Path(source), Path(part))))
+                out["error"].append("")
+            except VocError as e:
+                out["summary"].append(b"")
+                out["error"].append(str(e))
+        return out
 
     def score(self, source: Path, part: Path) -> Summary:
         """Score one shard into ``part`` (rewritten from scratch if Ray retries the shard)."""
         writer = ChunkWriter(part, file_format(part), self.predictor)
         try:
-            chunks = with_row_ids(read_chunks(source, CHUNK_ROWS, self.encoding), str(source), source)
-            return score_chunks(self.predictor, chunks, writer, self.text_column, self.id_column, source)
+            summary_id = self.id_column or SHARD  # the summary names the shard when rows have no id
+            return score_chunks(self.predictor, self.chunks(source), writer, self.text_column, summary_id, source)
         finally:
             writer.close()
+
+    def chunks(self, source: Path) -> Iterator[pd.DataFrame]:
+        """The shard's chunks plus ``shard`` and ``shard_row``; the columns the user named are checked first,
+        so that an error lists the shard's own columns."""
+        first = 1
+        for chunk in read_chunks(source, CHUNK_ROWS, self.encoding):
+            if first == 1:
+                check_columns(self.predictor, chunk, self.text_column, self.id_column, source)
+                if clash := [c for c in (SHARD, SHARD_ROW) if c in chunk.columns]:
+                    raise ScoreError(f"{source}: has a column {clash[0]!r}, which --engine ray adds; rename it")
+            yield chunk.reset_index(drop=True).assign(
+                **{SHARD: str(source), SHARD_ROW: range(first, first + len(chunk))}
+            )
+            first += len(chunk)
 
 
 def start_ray(ray: Any, address: str | None, workers: int | None) -> int:
@@ -218,10 +239,6 @@ def score_sharded(
             tmp_md.write_text(summary.markdown(title), encoding="utf-8")
             tmp_html.write_text(summary.html(title), encoding="utf-8")
             publish(staging, parts, output, single)
-    except Exception as e:
-        if (error := user_error(e)) is not None:
-            raise error from None
-        raise
     finally:
         if owned:
             ray.shutdown()
@@ -242,9 +259,14 @@ def run_pool(ray: Any, shards: list[Path], parts: list[Path], pool: int, scorer:
             num_cpus=1,
             compute=ray.data.ActorPoolStrategy(size=pool, max_tasks_in_flight_per_actor=1),
         )
-        .take_all()
+        .iter_rows()
     )
-    return [pickle.loads(r["summary"]) for r in sorted(results, key=lambda r: r["index"])]
+    summaries: dict[int, Summary] = {}
+    for row in results:  # streamed: the first failed shard stops the job
+        if row["error"]:
+            raise ScoreError(row["error"])
+        summaries[row["index"]] = pickle.loads(row["summary"])
+    return [summaries[i] for i in range(len(shards))]
 
 
 def publish(staging: Path, parts: list[Path], output: Path, single: bool) -> None:
@@ -255,19 +277,6 @@ def publish(staging: Path, parts: list[Path], output: Path, single: bool) -> Non
     else:
         staging.chmod(0o755)  # mkdtemp makes it private
         staging.rename(output)
-
-
-def user_error(error: BaseException) -> VocError | None:
-    """The VocError (a bad input, a missing column) behind a Ray task failure, to report as ``voc score`` would."""
-    seen: BaseException | None = error
-    while seen is not None:
-        cause = getattr(seen, "cause", None)
-        if isinstance(cause, VocError):
-            return cause
-        if isinstance(seen, VocError) and type(seen).__module__.split(".")[0] != "ray":
-            return seen
-        seen = cause if isinstance(cause, BaseException) else seen.__cause__
-    return None
 
 
 def cmd_score_ray(args: argparse.Namespace) -> int:
