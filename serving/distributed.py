@@ -43,6 +43,7 @@ from .batch import (
     FORMATS,
     ChunkWriter,
     ScoreError,
+    ScoreReport,
     check_columns,
     file_format,
     read_chunks,
@@ -56,20 +57,11 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 @dataclass
-class ShardedReport:
+class ShardedReport(ScoreReport):
     """What a sharded scoring run did (``seconds`` includes starting Ray and loading the model)."""
 
-    rows: int
-    errors: int
-    seconds: float
     workers: int
     shards: int
-    output: Path
-    summaries: tuple[Path, Path]
-
-    @property
-    def rows_per_second(self) -> float:
-        return self.rows / self.seconds if self.seconds else 0.0
 
 
 def import_ray() -> Any:
@@ -243,7 +235,7 @@ def score_sharded(
         if owned:
             ray.shutdown()
     seconds = time.perf_counter() - started
-    return ShardedReport(summary.rows, summary.errors, seconds, pool, len(shards), output, (md_path, html_path))
+    return ShardedReport(summary.rows, summary.errors, seconds, output, (md_path, html_path), pool, len(shards))
 
 
 def run_pool(ray: Any, shards: list[Path], parts: list[Path], pool: int, scorer: dict[str, Any]) -> list[Summary]:
