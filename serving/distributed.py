@@ -62,6 +62,12 @@ class ShardedReport(ScoreReport):
 
     workers: int
     shards: int
+    cpu_seconds: float  # the actors' CPU time on the shards (model loading and Ray's start not included)
+
+    @property
+    def rows_per_cpu_second(self) -> float:
+        """Scoring speed per core, whatever else the machine runs: the figure to size a cluster with."""
+        return self.rows / self.cpu_seconds if self.cpu_seconds else 0.0
 
 
 def import_ray() -> Any:
@@ -137,15 +143,17 @@ class ShardScorer:
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, list]:
         """Per shard its pickled Summary, or the message of the VocError that stopped it (returned as data:
-        Ray would bury the exception in its own)."""
-        out: dict[str, list] = {"index": list(batch["index"]), "summary": [], "error": []}
+        Ray would bury the exception in its own), and the CPU seconds the actor spent on it."""
+        out: dict[str, list] = {"index": list(batch["index"]), "summary": [], "error": [], "cpu_s": []}
         for source, part in zip(batch["source"], batch["part"]):
+            cpu = time.process_time()
             try:
                 out["summary"].append(pickle.dumps(self.score(Path(source), Path(part))))
                 out["error"].append("")
             except VocError as e:
                 out["summary"].append(b"")
                 out["error"].append(str(e))
+            out["cpu_s"].append(time.process_time() - cpu)
         return out
 
     def score(self, source: Path, part: Path) -> Summary:
@@ -226,7 +234,8 @@ def score_sharded(
             ext = output.suffix.lower() if single else PART_FORMAT
             parts = [staging / f"part-{i:05d}{ext}" for i in range(len(shards))]
             scorer = dict(model=model, batch_size=batch_size, text_column=text_column, id_column=id_column)
-            summary = merge_summaries(run_pool(ray, shards, parts, pool, {**scorer, "encoding": encoding}))
+            summaries, cpu_seconds = run_pool(ray, shards, parts, pool, {**scorer, "encoding": encoding})
+            summary = merge_summaries(summaries)
             title = shards[0].name if len(shards) == 1 else f"{len(shards)} shards ({shards[0].parent})"
             tmp_md.write_text(summary.markdown(title), encoding="utf-8")
             tmp_html.write_text(summary.html(title), encoding="utf-8")
@@ -235,10 +244,13 @@ def score_sharded(
         if owned:
             ray.shutdown()
     seconds = time.perf_counter() - started
-    return ShardedReport(summary.rows, summary.errors, seconds, output, (md_path, html_path), pool, len(shards))
+    summaries_at = (md_path, html_path)
+    return ShardedReport(summary.rows, summary.errors, seconds, output, summaries_at, pool, len(shards), cpu_seconds)
 
 
-def run_pool(ray: Any, shards: list[Path], parts: list[Path], pool: int, scorer: dict[str, Any]) -> list[Summary]:
+def run_pool(
+    ray: Any, shards: list[Path], parts: list[Path], pool: int, scorer: dict[str, Any]
+) -> tuple[list[Summary], float]:
     """Score ``shards[i]`` into ``parts[i]`` on ``pool`` actors (``ShardScorer(**scorer)``); the summaries in
     shard order. One shard in flight per actor, so that a free actor takes the next shard."""
     items = [{"index": i, "source": str(s), "part": str(p)} for i, (s, p) in enumerate(zip(shards, parts))]
@@ -254,11 +266,13 @@ def run_pool(ray: Any, shards: list[Path], parts: list[Path], pool: int, scorer:
         .iter_rows()
     )
     summaries: dict[int, Summary] = {}
+    cpu_seconds = 0.0
     for row in results:  # streamed: the first failed shard stops the job
         if row["error"]:
             raise ScoreError(row["error"])
         summaries[row["index"]] = pickle.loads(row["summary"])
-    return [summaries[i] for i in range(len(shards))]
+        cpu_seconds += row["cpu_s"]
+    return [summaries[i] for i in range(len(shards))], cpu_seconds
 
 
 def publish(staging: Path, parts: list[Path], output: Path, single: bool) -> None:
@@ -292,7 +306,8 @@ def cmd_score_ray(args: argparse.Namespace) -> int:
         return 130
     print(
         f"{report.rows:,} rows ({report.errors:,} with an error) from {report.shards:,} shards in "
-        f"{report.seconds:.1f}s ({report.rows_per_second:,.0f} rows/s, {report.workers} workers) -> {report.output}; "
+        f"{report.seconds:.1f}s ({report.rows_per_second:,.0f} rows/s, {report.workers} workers, "
+        f"{report.rows_per_cpu_second:,.1f} rows per worker CPU-second) -> {report.output}; "
         f"summary: {', '.join(map(str, report.summaries))}"
     )
     return 0
