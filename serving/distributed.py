@@ -44,10 +44,11 @@ from .batch import (
     ChunkWriter,
     ScoreError,
     ScoreReport,
-    check_columns,
+    check_input,
     file_format,
     read_chunks,
     score_chunks,
+    write_summaries,
 )
 from .summary import Summary, merge_summaries, summary_paths
 
@@ -130,16 +131,30 @@ def staging_dir(final: Path) -> Iterator[Path]:
 class ShardScorer:
     """A Ray actor: loads the model once, then scores whole shards into their parts (``batch.score_chunks``)."""
 
-    def __init__(self, model: str, batch_size: int, text_column: str, id_column: str | None, encoding: str):
+    def __init__(
+        self,
+        model: str,
+        batch_size: int,
+        text_column: str,
+        id_column: str | None,
+        encoding: str,
+        backend: str | None = None,
+        date_column: str | None = None,
+        group_column: str | None = None,
+        bom: bool = True,
+    ):
         import torch
 
+        from models.backends import THREADS_ENV
         from models.predictor import Predictor
         from models.store import resolve_model
 
         torch.set_num_threads(1)  # one CPU per actor: the pool, not torch, uses the cores
+        os.environ.setdefault(THREADS_ENV, "1")  # the ONNX backends' threads likewise
         path, tag = resolve_model(model)
-        self.predictor = Predictor.load(path, tag=tag, batch_size=batch_size)
+        self.predictor = Predictor.load(path, backend=backend, tag=tag, batch_size=batch_size)
         self.text_column, self.id_column, self.encoding = text_column, id_column, encoding
+        self.date_column, self.group_column, self.bom = date_column, group_column, bom
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, list]:
         """Per shard its pickled Summary, or the message of the VocError that stopped it (returned as data:
@@ -158,20 +173,23 @@ class ShardScorer:
 
     def score(self, source: Path, part: Path) -> Summary:
         """Score one shard into ``part`` (rewritten from scratch if Ray retries the shard)."""
-        writer = ChunkWriter(part, file_format(part), self.predictor)
+        named = {"text": self.text_column, "id": self.id_column, "date": self.date_column}
+        check_input(source, self.encoding, **named, **{"group-by": self.group_column})
+        writer = ChunkWriter(part, file_format(part), self.predictor, bom=self.bom)
         try:
             summary_id = self.id_column or SHARD  # the summary names the shard when rows have no id
-            return score_chunks(self.predictor, self.chunks(source), writer, self.text_column, summary_id, source)
+            chunks = self.chunks(source)
+            columns = (self.text_column, summary_id, self.date_column, self.group_column)
+            return score_chunks(self.predictor, chunks, writer, source, *columns)
         finally:
             writer.close()
 
     def chunks(self, source: Path) -> Iterator[pd.DataFrame]:
-        """The shard's chunks plus ``shard`` and ``shard_row``; the columns the user named are checked first,
-        so that an error lists the shard's own columns."""
+        """The shard's chunks plus ``shard`` and ``shard_row`` (the columns the user named were checked before,
+        so that an error lists the shard's own columns)."""
         first = 1
         for chunk in read_chunks(source, CHUNK_ROWS, self.encoding):
             if first == 1:
-                check_columns(self.predictor, chunk, self.text_column, self.id_column, source)
                 if clash := [c for c in (SHARD, SHARD_ROW) if c in chunk.columns]:
                     raise ScoreError(f"{source}: has a column {clash[0]!r}, which --engine ray adds; rename it")
             yield chunk.reset_index(drop=True).assign(
@@ -204,12 +222,16 @@ def score_sharded(
     address: str | None = None,
     workers: int | None = None,
     progress: bool = True,
+    backend: str | None = None,
+    date_column: str | None = None,
+    group_column: str | None = None,
+    bom: bool = True,
 ) -> ShardedReport:
     """Score every row of every shard of ``inputs`` on a Ray actor pool into ``output``, the merged summary beside it.
 
     ``workers``: actors (default: one per CPU, at most one per shard). ``address``: a Ray cluster
     (``auto``, ``ray://host:10001``); ``None`` starts a local Ray. A Ray already running in this process
-    is used instead, and left running.
+    is used instead, and left running. ``backend``, ``date_column``, ``group_column``, ``bom``: as ``voc score``'s.
     """
     from models.store import resolve_model
 
@@ -234,11 +256,11 @@ def score_sharded(
             ext = output.suffix.lower() if single else PART_FORMAT
             parts = [staging / f"part-{i:05d}{ext}" for i in range(len(shards))]
             scorer = dict(model=model, batch_size=batch_size, text_column=text_column, id_column=id_column)
-            summaries, cpu_seconds = run_pool(ray, shards, parts, pool, {**scorer, "encoding": encoding})
+            scorer |= dict(encoding=encoding, backend=backend, date_column=date_column, group_column=group_column)
+            summaries, cpu_seconds = run_pool(ray, shards, parts, pool, {**scorer, "bom": bom})
             summary = merge_summaries(summaries)
             title = shards[0].name if len(shards) == 1 else f"{len(shards)} shards ({shards[0].parent})"
-            tmp_md.write_text(summary.markdown(title), encoding="utf-8")
-            tmp_html.write_text(summary.html(title), encoding="utf-8")
+            write_summaries(summary, title, tmp_md, tmp_html)
             publish(staging, parts, output, single)
     finally:
         if owned:
@@ -300,6 +322,10 @@ def cmd_score_ray(args: argparse.Namespace) -> int:
             args.encoding,
             args.address,
             args.workers,
+            backend=args.backend,
+            date_column=args.date_column,
+            group_column=args.group_by,
+            bom=args.bom,
         )
     except KeyboardInterrupt:
         print(f"voc score: interrupted; nothing written at {args.output}", file=sys.stderr)

@@ -49,7 +49,8 @@ def single_process(tiny_model_dir, source, output):
 @pytest.mark.ray
 def test_sharded_output_equals_voc_score_row_for_row(local_ray, tiny_model_dir, shards, tmp_path):
     out = tmp_path / "scored"
-    report = score_sharded([shards], out, "review", str(tiny_model_dir), "ticket", workers=2, progress=False)
+    model = str(tiny_model_dir)
+    report = score_sharded([shards], out, "review", model, "ticket", workers=2, progress=False, group_column="ticket")
     files = find_shards([shards])
     assert [p.name for p in files] == ["a.csv", "b.jsonl", "c.parquet"]
     assert sorted(p.name for p in out.iterdir()) == [f"part-0000{i}.parquet" for i in range(3)]
@@ -66,6 +67,7 @@ def test_sharded_output_equals_voc_score_row_for_row(local_ray, tiny_model_dir, 
     assert errors == 4  # two unreadable lines, an empty text, a missing text
     md = summary_paths(out)[0].read_text(encoding="utf-8")
     assert f"{rows} rows, {errors} with an error" in md
+    assert "## By ticket" in md and "| 008 | 1 |" in md and "| 11 | 1 |" in md  # --group-by over the shards
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
 
 
