@@ -22,7 +22,7 @@ import codecs
 import csv
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -366,10 +366,7 @@ def score_file(
     total = check_input(source, encoding, **columns)
     if output.resolve() == source.resolve():
         raise ScoreError(f"{output}: the output would replace the input; choose another output path")
-    started, rows, errors = time.perf_counter(), 0, 0
-    summary = Summary.for_predictor(
-        predictor, text_column=text_column, id_column=id_column, date_column=date_column, group_column=group_column
-    )
+    started = time.perf_counter()
     md_path, html_path = summary_paths(output)
     with ExitStack() as stack:
         tmp_out, tmp_md, tmp_html = (stack.enter_context(atomic_path(p)) for p in (output, md_path, html_path))
@@ -377,18 +374,45 @@ def score_file(
         stack.callback(writer.close)  # runs before the renames: the ExitStack unwinds in reverse
         disable = None if progress is None else not progress  # tqdm: None = only on a terminal
         bar = stack.enter_context(tqdm(total=total, unit="rows", desc=source.name, disable=disable))
-        for n, chunk in enumerate(read_chunks(source, chunk_rows, encoding)):
-            if n == 0:
-                check_added_columns(predictor, chunk, source)
-            scored = score_frame(predictor, chunk.reset_index(drop=True), text_column, bar.update)
-            summary.update(scored, rows)
-            writer.write(scored)
-            rows += len(scored)
-            errors += int(scored["error"].notna().sum())
-        # backslashreplace: a JSONL value may hold a lone surrogate, which UTF-8 cannot encode
-        tmp_md.write_text(render_markdown(summary, source.name), encoding="utf-8", errors="backslashreplace")
-        tmp_html.write_text(render_html(summary, source.name), encoding="utf-8", errors="backslashreplace")
-    return ScoreReport(rows, errors, time.perf_counter() - started, output, (md_path, html_path))
+        chunks = read_chunks(source, chunk_rows, encoding)
+        summary = score_chunks(
+            predictor, chunks, writer, source, text_column, id_column, date_column, group_column, bar.update
+        )
+        write_summaries(summary, source.name, tmp_md, tmp_html)
+    return ScoreReport(summary.rows, summary.errors, time.perf_counter() - started, output, (md_path, html_path))
+
+
+def score_chunks(
+    predictor: Predictor,
+    chunks: Iterable[pd.DataFrame],
+    writer: ChunkWriter,
+    source: Path,
+    text_column: str,
+    id_column: str | None = None,
+    date_column: str | None = None,
+    group_column: str | None = None,
+    progress: Callable[[int], object] = lambda n: None,
+) -> Summary:
+    """Score ``chunks`` (one file's, in order, its columns already checked by ``check_input``) into ``writer``;
+    the summary of them, with their row and error counts. ``progress(n)`` as in ``score_frame``. The loop of
+    ``voc score``, also run per shard by ``serving.distributed``."""
+    summary = Summary.for_predictor(
+        predictor, text_column=text_column, id_column=id_column, date_column=date_column, group_column=group_column
+    )
+    for n, chunk in enumerate(chunks):
+        if n == 0:
+            check_added_columns(predictor, chunk, source)
+        scored = score_frame(predictor, chunk.reset_index(drop=True), text_column, progress)
+        summary.update(scored, summary.rows)
+        writer.write(scored)
+    return summary
+
+
+def write_summaries(summary: Summary, title: str, md_path: Path, html_path: Path) -> None:
+    """The summary as Markdown and HTML."""
+    # backslashreplace: a JSONL value may hold a lone surrogate, which UTF-8 cannot encode
+    md_path.write_text(render_markdown(summary, title), encoding="utf-8", errors="backslashreplace")
+    html_path.write_text(render_html(summary, title), encoding="utf-8", errors="backslashreplace")
 
 
 def check_added_columns(predictor: Predictor, chunk: pd.DataFrame, source: Path) -> None:

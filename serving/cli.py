@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import signal
 import sys
 from pathlib import Path
 from typing import NoReturn
+
+from models.errors import VocError
 
 DEFAULT_MODEL = os.environ.get("VOC_MODEL", "voc-classifier:latest")
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -18,11 +21,12 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--model", default=DEFAULT_MODEL, help="store tag or model directory (default: %(default)s)")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default: %(default)s)")
     p.add_argument("--port", type=int, default=3000, help="port (default: %(default)s)")
+    p.add_argument("--workers", type=int, default=1, help="worker processes, each with the model (default: 1)")
     add_backend_argument(p)
     p.set_defaults(func=cmd_serve)
 
     p = subparsers.add_parser("score", help="score a CSV, JSONL or Parquet export; writes OUT and a summary beside it")
-    p.add_argument("input", type=Path, help="input file: .csv, .jsonl or .parquet")
+    p.add_argument("input", type=Path, nargs="+", help="input file: .csv, .jsonl or .parquet (--engine ray: many)")
     p.add_argument("--text-column", required=True, help="column holding the feedback text")
     p.add_argument("--output", required=True, type=Path, help="output file: .csv, .jsonl or .parquet")
     p.add_argument("--id-column", help="column identifying rows in the summary (default: row numbers)")
@@ -33,6 +37,9 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--date-column", help="column with each row's date: the summary shows a trend per day/week/month")
     p.add_argument("--group-by", help="column to break the summary down by, e.g. channel")
     p.add_argument("--no-bom", dest="bom", action="store_false", help="CSV output without the UTF-8 BOM Excel needs")
+    p.add_argument("--engine", choices=["local", "ray"], default="local", help="ray: shards on a Ray actor pool")
+    p.add_argument("--address", help="--engine ray: a Ray cluster, 'auto' or ray://HOST:10001 (default: local Ray)")
+    p.add_argument("--workers", type=int, help="--engine ray: model actors (default: one per CPU, per shard at most)")
     p.set_defaults(func=cmd_score)
 
     p = subparsers.add_parser("bench", help="time every backend and the HTTP service on the same texts; print a table")
@@ -67,16 +74,28 @@ def cmd_serve(args: argparse.Namespace) -> NoReturn:
 
     from .launch import METRICS_DIR_ENV
 
+    workers = worker_env(args.workers)  # a bad --workers ends here, before the model loads
     path, tag = resolve_model(args.model)
     Predictor.load(path, backend=args.backend, tag=tag)
     metrics_dir = Path(BentoMLContainer.bentoml_home.get()) / "prometheus" / f"voc-{args.host}-{args.port}"
-    env = {**os.environ, "VOC_MODEL": str(args.model), "BENTOML_DO_NOT_TRACK": "True"}
+    env = {**os.environ, "VOC_MODEL": str(args.model), "BENTOML_DO_NOT_TRACK": "True", **workers}
     env.setdefault(METRICS_DIR_ENV, str(metrics_dir))
     if args.backend:
         env["VOC_BACKEND"] = args.backend
     cmd = [sys.executable, "-m", "serving.launch", "serve", "serving.service:VocService"]
     cmd += ["--host", args.host, "--port", str(args.port), "--working-dir", str(REPO_ROOT)]
     os.execve(sys.executable, cmd, env)
+
+
+def worker_env(workers: int) -> dict[str, str]:
+    """Environment for ``workers`` BentoML worker processes (``services.voc.workers`` overrides the decorator's
+    1) sharing the cores: each worker's torch gets cores/workers threads unless ``$VOC_TORCH_THREADS`` is set."""
+    if workers < 1:
+        raise VocError("--workers must be at least 1")
+    overrides = json.loads(os.environ.get("BENTOML_CONFIG_OVERRIDES") or "{}")
+    overrides.setdefault("services", {}).setdefault("voc", {})["workers"] = workers
+    threads = os.environ.get("VOC_TORCH_THREADS") or str(max(1, (os.cpu_count() or 1) // workers))
+    return {"BENTOML_CONFIG_OVERRIDES": json.dumps(overrides), "VOC_TORCH_THREADS": threads}
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
@@ -103,10 +122,21 @@ def cmd_score(args: argparse.Namespace) -> int:
 
     from .batch import ScoreError, check_input, score_file
 
+    if args.engine == "ray":
+        from .distributed import cmd_score_ray
+
+        previous = signal.signal(signal.SIGTERM, _interrupt)  # `kill` removes the staging directory too
+        try:
+            return cmd_score_ray(args)
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+    if len(args.input) > 1 or args.address or args.workers is not None:
+        raise ScoreError("several inputs, --address and --workers need --engine ray (docs/scaling.md)")
+    source = args.input[0]
     if args.batch_size < 1:
         raise ScoreError("--batch-size must be at least 1")
     columns = {"text": args.text_column, "id": args.id_column, "date": args.date_column, "group-by": args.group_by}
-    check_input(args.input, args.encoding, **columns)  # a wrong column name should not wait for the model
+    check_input(source, args.encoding, **columns)  # a wrong column name should not wait for the model
     path, tag = resolve_model(args.model)
     hf_logging.disable_progress_bar()  # the only bar should be ours: no "Loading weights" bar
     hf_logging.set_verbosity_error()  # nor a tokenizer warning about long texts: `truncated` says it
@@ -115,7 +145,7 @@ def cmd_score(args: argparse.Namespace) -> int:
     try:
         report = score_file(
             predictor,
-            args.input,
+            source,
             args.output,
             args.text_column,
             args.id_column,

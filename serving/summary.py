@@ -10,6 +10,7 @@ column one counter per calendar day). ``serving.summary_render`` turns it into M
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import heapq
 from collections import Counter, defaultdict
@@ -230,3 +231,38 @@ def _day(value: object) -> dt.date | None:
 def summary_paths(output: Path) -> tuple[Path, Path]:
     """Where the summary of ``output`` goes: ``OUT.summary.md`` and ``OUT.summary.html``."""
     return output.with_name(output.name + ".summary.md"), output.with_name(output.name + ".summary.html")
+
+
+def merge_summaries(summaries: list[Summary]) -> Summary:
+    """One summary over several files' (the shards of ``serving.distributed``), as if their rows had been one
+    file's: counters and breakdowns added (a group beyond ``MAX_GROUPS`` goes to ``OTHER``), the top examples
+    and alert rows of all kept (``TopK``), the first ``MAX_ERROR_ROWS`` error rows in shard order. Row
+    numbers stay each shard's own, so the summary names rows by id (``serving.distributed`` uses the shard)."""
+    total = copy.deepcopy(summaries[0])
+    for other in summaries[1:]:
+        total.rows += other.rows
+        total.errors += other.errors
+        total.undated += other.undated
+        total.languages.update(other.languages)
+        total.labels.update(other.labels)
+        _merge_top(total.high, other.high)
+        for key, top in other.examples.items():
+            _merge_top(total.examples.setdefault(key, TopK(top.k)), top)
+        total.error_rows += other.error_rows[: MAX_ERROR_ROWS - len(total.error_rows)]
+        _merge_breakdown(total.by_day, other.by_day)
+        _merge_breakdown(total.by_group, other.by_group)
+        for task, breakdown in other.by_label.items():
+            _merge_breakdown(total.by_label[task], breakdown)
+    return total
+
+
+def _merge_top(into: TopK, other: TopK) -> None:
+    for example in other.heap:
+        into.add(example)
+
+
+def _merge_breakdown(into: Breakdown, other: Breakdown) -> None:
+    for key, counter in other.counts.items():
+        if into.max_keys is not None and key not in into.counts and len(into.counts) >= into.max_keys:
+            key = OTHER
+        into.counts[key].update(counter)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import pickle
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from models.schema import LabelSchema
-from serving.summary import MAX_ERROR_ROWS, NONE, Alert, Summary, _day
+from serving.summary import MAX_ERROR_ROWS, NONE, OTHER, Alert, Summary, _day, merge_summaries
 from serving.summary_render import alert_sentence, render_html, render_markdown, trend_table
 
 SCHEMA = LabelSchema.from_dict(
@@ -153,3 +154,54 @@ def test_alert_sentence_names_the_threshold():
 )
 def test_day_reads_dates_in_their_own_time_zone(value, day):
     assert _day(value) == day
+
+
+def _fresh() -> Summary:
+    return Summary(
+        SCHEMA,
+        Alert("risk", "urgent", threshold=0.35, recall=0.9),
+        id_column="id",
+        date_column="created",
+        group_column="channel",
+    )
+
+
+def test_merged_shard_summaries_equal_one_summary_of_all_rows(summary):
+    """``merge_summaries`` (``voc score --engine ray``): shards summed as if they were one file."""
+    frame = scored_frame()
+    shards = []
+    for start, end in ((0, 2), (2, 5), (5, 6)):  # three shards; numbered on, so that ties break alike
+        part = _fresh()
+        part.update(frame.iloc[start:end].reset_index(drop=True), start)
+        shards.append(pickle.loads(pickle.dumps(part)))  # as the Ray actors send them
+    merged = merge_summaries(shards)
+    assert (merged.rows, merged.errors, merged.undated) == (summary.rows, summary.errors, summary.undated)
+    assert merged.languages == summary.languages and merged.labels == summary.labels
+    assert merged.label_counts() == summary.label_counts()
+    assert [(e.id, e.score) for e in merged.high.best()] == [(e.id, e.score) for e in summary.high.best()]
+    for key, top in summary.examples.items():
+        assert [(e.id, e.score) for e in merged.examples[key].best()] == [(e.id, e.score) for e in top.best()]
+    assert merged.error_rows == summary.error_rows == [(5, "T-004", "text is empty")]
+    for name in ("by_day", "by_group"):
+        assert dict(getattr(merged, name).counts) == dict(getattr(summary, name).counts)
+    assert {k: dict(v.counts) for k, v in merged.by_label.items()} == {
+        k: dict(v.counts) for k, v in summary.by_label.items()
+    }
+    assert render_markdown(merged, "x") == render_markdown(summary, "x")
+    assert shards[0].rows == 2  # the inputs are left as they were
+
+
+def test_merging_keeps_the_bounds(monkeypatch):
+    frame = scored_frame([ROWS[4]] * 3)
+    parts = []
+    for channel in ("a", "b", "c"):
+        part = _fresh()
+        part.by_group.max_keys = 2
+        part.update(scored_frame([ROWS[0][:2] + (channel,) + ROWS[0][3:]]), 0)
+        part.update(frame, 1)
+        parts.append(part)
+    monkeypatch.setattr("serving.summary.MAX_ERROR_ROWS", 4)
+    merged = merge_summaries(parts)
+    assert set(merged.by_group.counts) == {"a", "b", OTHER}
+    assert merged.by_group.counts[OTHER]["rows"] == 1  # group "c"'s one scored row (error rows are not broken down)
+    assert len(merged.error_rows) == 4 and merged.errors == 9
