@@ -2,7 +2,8 @@
 
 Every input row comes back, in order, with all its columns plus ``language``, one label column per task
 (``themes`` a list in JSONL and Parquet, ``|``-joined in CSV), one probability column per label
-(``sentiment.negative``, ...), ``truncated`` and ``error`` (empty when the row scored). A row whose text
+(``sentiment.negative``, ...), with ``explain`` one evidence column per task (``serving.evidence_columns``),
+``truncated`` and ``error`` (empty when the row scored). A row whose text
 cannot be scored (missing, not a string, empty, over ``MAX_TEXT_CHARS``; in JSONL a line that is not a
 JSON object) gets a message in ``error`` instead of predictions: output rows always equal input rows.
 
@@ -31,7 +32,8 @@ from models.errors import VocError
 from models.predictor import Predictor
 
 from .atomic import atomic_path
-from .contract import score_texts, text_problem
+from .contract import add_evidence, score_texts, text_problem
+from .evidence_columns import PREFIX, evidence_columns, evidence_types, to_json, with_every_label
 from .summary import Summary, summary_paths
 
 FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet", ".pq": "parquet"}
@@ -128,30 +130,34 @@ def count_rows(path: Path) -> int | None:
     return pq.ParquetFile(path).metadata.num_rows if file_format(path) == "parquet" else None
 
 
-def added_columns(predictor: Predictor) -> list[str]:
+def added_columns(predictor: Predictor, explain: bool = False) -> list[str]:
     """The columns the scorer appends, in order."""
     tasks = predictor.schema.tasks
     probs = [f"{t.name}.{label}" for t in tasks for label in t.labels]
-    return ["language", *[t.name for t in tasks], *probs, "truncated", "error"]
+    evidence = evidence_columns(predictor.schema) if explain else []
+    return ["language", *[t.name for t in tasks], *probs, *evidence, "truncated", "error"]
 
 
 def added_types(predictor: Predictor) -> dict[str, pa.DataType]:
     """Arrow types of the added columns (for Parquet output)."""
     types = {name: pa.float64() for name in added_columns(predictor)}
     types.update({"language": pa.string(), "truncated": pa.bool_(), "error": pa.string()})
+    types.update(evidence_types(predictor.schema))
     for task in predictor.schema.tasks:
         types[task.name] = pa.list_(pa.string()) if task.multi else pa.string()
     return types
 
 
-def score_frame(predictor: Predictor, frame: pd.DataFrame, text_column: str) -> pd.DataFrame:
+def score_frame(predictor: Predictor, frame: pd.DataFrame, text_column: str, explain: bool = False) -> pd.DataFrame:
     """``frame`` (RangeIndex) with the predictions appended; rows that cannot be scored get ``error`` instead."""
     read_errors = frame.pop(_READ_ERROR).tolist() if _READ_ERROR in frame else [None] * len(frame)
     texts = frame[text_column].tolist()
     errors = [e if isinstance(e, str) else text_problem(text) for e, text in zip(read_errors, texts)]
     ok = [i for i, error in enumerate(errors) if error is None]
     results = score_texts(predictor, [texts[i] for i in ok]) if ok else []
-    added: dict[str, list[Any]] = {name: [None] * len(frame) for name in added_columns(predictor)}
+    if explain and ok:
+        results = add_evidence(predictor, [texts[i] for i in ok], results)
+    added: dict[str, list[Any]] = {name: [None] * len(frame) for name in added_columns(predictor, explain)}
     added["error"] = errors
     for i, result in zip(ok, results):
         added["language"][i] = result["language"]
@@ -161,6 +167,8 @@ def score_frame(predictor: Predictor, frame: pd.DataFrame, text_column: str) -> 
             added[task.name][i] = head["labels"] if task.multi else head["label"]
             for label, p in head["scores"].items():
                 added[f"{task.name}.{label}"][i] = p
+            if explain:
+                added[PREFIX + task.name][i] = result["evidence"][task.name]
     for task in predictor.schema.tasks:
         for label in task.labels:
             added[f"{task.name}.{label}"] = np.array(added[f"{task.name}.{label}"], dtype=float)
@@ -173,6 +181,7 @@ class ChunkWriter:
     def __init__(self, path: Path, fmt: str, predictor: Predictor) -> None:
         self.path, self.fmt = path, fmt
         self.multi_columns = [t.name for t in predictor.schema.tasks if t.multi]
+        self.schema = predictor.schema
         self.types = added_types(predictor)
         self.parquet: pq.ParquetWriter | None = None
         self.text = open(path, "w", encoding="utf-8", newline="") if fmt != "parquet" else None
@@ -181,6 +190,7 @@ class ChunkWriter:
     def write(self, frame: pd.DataFrame) -> None:
         if self.fmt == "csv":
             frame = frame.assign(**{c: frame[c].map(_join_labels) for c in self.multi_columns})
+            frame = frame.assign(**{c: frame[c].map(to_json) for c in evidence_columns(self.schema) if c in frame})
             frame.to_csv(self.text, header=self.header, index=False)
         elif self.fmt == "jsonl":
             if len(frame):
@@ -190,7 +200,7 @@ class ChunkWriter:
         self.header = False
 
     def _write_parquet(self, frame: pd.DataFrame) -> None:
-        table = pa.Table.from_pandas(frame, preserve_index=False)
+        table = pa.Table.from_pandas(with_every_label(frame, self.schema), preserve_index=False)
         if self.parquet is None:
             # The added columns have fixed types; an input column with only nulls in the first chunk is text.
             fields = [
@@ -224,10 +234,11 @@ def score_file(
     chunk_rows: int = CHUNK_ROWS,
     encoding: str = "utf-8",
     progress: bool | None = None,
+    explain: bool = False,
 ) -> ScoreReport:
     """Score every row of ``source`` into ``output`` (format from each extension) and write the summary beside it.
 
-    ``progress``: show a progress bar (``None``: only on a terminal).
+    ``progress``: show a progress bar (``None``: only on a terminal); ``explain``: add the evidence columns.
     """
     source, output = Path(source), Path(output)
     out_fmt = file_format(output)
@@ -246,8 +257,8 @@ def score_file(
         bar = stack.enter_context(tqdm(total=count_rows(source), unit="rows", desc=source.name, disable=disable))
         for n, chunk in enumerate(read_chunks(source, chunk_rows, encoding)):
             if n == 0:
-                check_columns(predictor, chunk, text_column, id_column, source)
-            scored = score_frame(predictor, chunk.reset_index(drop=True), text_column)
+                check_columns(predictor, chunk, text_column, id_column, source, explain)
+            scored = score_frame(predictor, chunk.reset_index(drop=True), text_column, explain)
             summary.update(scored, rows, text_column, id_column)
             writer.write(scored)
             rows += len(scored)
@@ -258,12 +269,14 @@ def score_file(
     return ScoreReport(rows, errors, time.perf_counter() - started, output, (md_path, html_path))
 
 
-def check_columns(predictor: Predictor, chunk: pd.DataFrame, text_column: str, id_column: str | None, source: Path):
+def check_columns(
+    predictor: Predictor, chunk: pd.DataFrame, text_column: str, id_column: str | None, source: Path, explain: bool
+):
     """Fail early, naming the columns found, when a named column is missing or an added one already exists."""
     found = [c for c in chunk.columns if c != _READ_ERROR]
     for role, name in (("text", text_column), ("id", id_column)):
         if name is not None and name not in found:
             raise ScoreError(f"{source}: no {role} column {name!r}; columns found: {', '.join(map(str, found))}")
-    clash = [c for c in added_columns(predictor) if c in found]
+    clash = [c for c in added_columns(predictor, explain) if c in found]
     if clash:
         raise ScoreError(f"{source}: already has the output columns {', '.join(clash)}; rename them or drop them")

@@ -27,6 +27,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--batch-size", type=int, default=32, help="texts per forward pass (default: %(default)s)")
     p.add_argument("--model", default=DEFAULT_MODEL, help="store tag or model directory (default: %(default)s)")
     p.add_argument("--encoding", default="utf-8", help="text encoding of CSV/JSONL input, e.g. cp949 (default: utf-8)")
+    p.add_argument("--explain", action="store_true", help="add evidence.<task> columns: the words behind each label")
     p.set_defaults(func=cmd_score)
 
 
@@ -52,7 +53,13 @@ def cmd_score(args: argparse.Namespace) -> int:
         path, tag = resolve_model(args.model)
         predictor = Predictor.load(path, tag=tag, batch_size=args.batch_size)
         report = score_file(
-            predictor, args.input, args.output, args.text_column, args.id_column, encoding=args.encoding
+            predictor,
+            args.input,
+            args.output,
+            args.text_column,
+            args.id_column,
+            encoding=args.encoding,
+            explain=args.explain,
         )
     except (ScoreError, FileNotFoundError, UnicodeDecodeError) as e:
         print(f"voc score: error: {e}", file=sys.stderr)

@@ -7,6 +7,8 @@ Limits, chosen so that any request within the per-item and per-request limits al
   ``max_length`` tokens is scored on its first ``max_length`` tokens and flagged ``"truncated": true``.
 - ``MAX_ITEMS`` items per request.
 - ``MAX_BODY_BYTES`` per request body (64 items of 4,000 characters each, even \\u-escaped, fit).
+
+``"explain": true`` adds ``evidence`` to each result (``models.evidence``): the words behind each label.
 """
 
 from __future__ import annotations
@@ -14,7 +16,9 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool
+
+from models.evidence import explain as explain_labels
 
 if TYPE_CHECKING:
     from models.predictor import Predictor
@@ -57,17 +61,44 @@ class Item(BaseModel):
 
 
 class ClassifyRequest(BaseModel):
-    """``{"items": [{"id": "T-1", "text": "..."}]}``: 1 to ``MAX_ITEMS`` items, no other fields."""
+    """``{"items": [{"id": "T-1", "text": "..."}], "explain": false}``: 1 to ``MAX_ITEMS`` items, no other fields."""
 
     model_config = ConfigDict(extra="forbid")
 
     items: list[Item] = Field(min_length=1, max_length=MAX_ITEMS)
+    explain: StrictBool = False
+
+
+class Span(BaseModel):
+    """``text[start:end]`` of the text as sent (code-point offsets) and the drop in the label's probability
+    when it is deleted."""
+
+    start: int
+    end: int
+    text: str
+    weight: float
+
+
+class Evidence(BaseModel):
+    """Up to three spans for the predicted sentiment, for each predicted theme, and for escalation unless low."""
+
+    sentiment: list[Span]
+    themes: dict[str, list[Span]]
+    escalation: list[Span]
+
+
+class Result(BaseModel):
+    """One item's result: ``id``, ``language``, one entry per task, ``truncated``; ``evidence`` only when asked."""
+
+    model_config = ConfigDict(extra="allow")
+
+    evidence: Evidence | None = Field(default=None, exclude_if=lambda value: value is None)
 
 
 class ClassifyResponse(BaseModel):
     """One result per item, in request order, and the tag of the model that scored them."""
 
-    results: list[dict[str, Any]]
+    results: list[Result]
     model: str
 
 
@@ -76,3 +107,8 @@ def score_texts(predictor: Predictor, texts: list[str]) -> list[dict[str, Any]]:
     results = predictor.predict(texts)
     counts = predictor.token_counts(texts)
     return [{**r, "truncated": n > predictor.max_length} for r, n in zip(results, counts)]
+
+
+def add_evidence(predictor: Predictor, texts: list[str], results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``results`` (of ``texts``, in order) each with its ``evidence``; the predictions are left as they are."""
+    return [{**r, "evidence": e} for r, e in zip(results, explain_labels(predictor, texts, results))]

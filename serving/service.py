@@ -16,12 +16,14 @@ Bad input answers 4xx with a message that says what to fix, never 5xx:
 
 A text over the model's ``max_length`` tokens is scored on its first ``max_length`` tokens and flagged
 ``"truncated": true``. Concurrent requests share forward passes (``serving.batcher``: what queues while
-one batch runs goes into the next, up to ``MAX_BATCH_TEXTS`` texts).
+one batch runs goes into the next, up to ``MAX_BATCH_TEXTS`` texts). ``"explain": true`` adds each result's
+``evidence`` (``models.evidence``), computed after the shared batch and outside the event loop.
 ``/healthz``, ``/livez``, ``/readyz`` and ``/metrics`` (Prometheus) come from BentoML.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 from pathlib import Path
 
@@ -34,7 +36,7 @@ from models.predictor import Predictor  # noqa: E402
 from models.store import MODEL_NAME, resolve_model  # noqa: E402
 
 from .batcher import MicroBatcher  # noqa: E402
-from .contract import MAX_BODY_BYTES, ClassifyRequest, ClassifyResponse, Item, score_texts  # noqa: E402
+from .contract import MAX_BODY_BYTES, ClassifyRequest, ClassifyResponse, Item, add_evidence, score_texts  # noqa: E402
 from .guard import RequestGuard  # noqa: E402
 
 MODEL_ENV = "VOC_MODEL"
@@ -74,9 +76,12 @@ class VocService:
         )
 
     @bentoml.api(input_spec=ClassifyRequest)
-    async def classify(self, items: list[Item]) -> ClassifyResponse:
+    async def classify(self, items: list[Item], explain: bool = False) -> ClassifyResponse:
         """Score up to MAX_ITEMS feedback items: results in request order, ids echoed, with the model tag."""
-        outputs = await self.batcher([item.text for item in items])
+        texts = [item.text for item in items]
+        outputs = await self.batcher(texts)
+        if explain:
+            outputs = await asyncio.to_thread(add_evidence, self.predictor, texts, outputs)
         results = [{"id": item.id, **out} for item, out in zip(items, outputs)]
         return ClassifyResponse(results=results, model=self.predictor.tag)
 

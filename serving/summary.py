@@ -2,7 +2,8 @@
 
 Counts accumulate chunk by chunk and only the ``TOP_ROWS`` most likely high-escalation rows are kept,
 so memory stays constant in the number of rows. Written as Markdown and as a self-contained HTML page
-with bar charts (matplotlib PNGs inlined).
+with bar charts (matplotlib PNGs inlined). When the rows carry escalation evidence (``voc score --explain``),
+each high-escalation row shows its spans in context, bold in Markdown and ``<mark>``-ed in HTML.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import heapq
 import html
 import io
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,6 +24,8 @@ from models.schema import LabelSchema
 ESCALATION, HIGH = "escalation", "high"
 TOP_ROWS = 100
 SNIPPET_CHARS = 160
+CONTEXT_CHARS = 60  # shown on each side of an evidence span
+EVIDENCE = "evidence." + ESCALATION
 
 
 @dataclass
@@ -32,7 +36,8 @@ class Summary:
     rows: int = 0
     errors: int = 0
     counts: dict[str, Counter] = field(default_factory=dict)
-    high: list[tuple[float, int, str, str]] = field(default_factory=list)  # min-heap of (p_high, -row, id, text)
+    # min-heap of (p_high, -row, id, text, evidence spans as (start, end)): the whole text when it has spans
+    high: list[tuple[float, int, str, str, tuple[tuple[int, int], ...]]] = field(default_factory=list)
 
     def update(self, scored: pd.DataFrame, first_row: int, text_column: str, id_column: str | None) -> None:
         """Add one scored chunk (a RangeIndex; label columns as the scorer made them, themes as lists)."""
@@ -49,12 +54,14 @@ class Summary:
         for idx, row in ok[ok[ESCALATION] == HIGH].iterrows():
             row_no = first_row + int(idx) + 1
             ident = str(row[id_column]) if id_column else f"row {row_no}"
-            entry = (float(row[prob]), -row_no, ident, str(row[text_column])[:SNIPPET_CHARS])
+            spans = tuple((s["start"], s["end"]) for s in row.get(EVIDENCE) or [])
+            text = str(row[text_column]) if spans else str(row[text_column])[:SNIPPET_CHARS]
+            entry = (float(row[prob]), -row_no, ident, text, spans)
             (heapq.heappush if len(self.high) < TOP_ROWS else heapq.heappushpop)(self.high, entry)
 
-    def top_high(self) -> list[tuple[float, int, str, str]]:
-        """High-escalation rows, most likely first: ``(p_high, row number, id, text snippet)``."""
-        return [(p, -neg, ident, text) for p, neg, ident, text in sorted(self.high, reverse=True)]
+    def top_high(self) -> list[tuple[float, int, str, str, tuple[tuple[int, int], ...]]]:
+        """High-escalation rows, most likely first: ``(p_high, row number, id, text, evidence spans)``."""
+        return [(p, -neg, ident, text, spans) for p, neg, ident, text, spans in sorted(self.high, reverse=True)]
 
     def tables(self) -> list[tuple[str, list[tuple[str, int]]]]:
         """``(title, [(label, count), ...])`` for languages and each task, in schema label order."""
@@ -68,8 +75,8 @@ class Summary:
         lines = [f"# Scoring summary: {source}", "", f"{self.rows:,} rows, {self.errors:,} with an error.", ""]
         lines += [f"## High escalation (top {TOP_ROWS}, most likely first)", ""]
         lines += ["| row | id | p(high) | text |", "|---:|---|---:|---|"]
-        for p, row_no, ident, text in self.top_high():
-            lines.append(f"| {row_no} | {_md(ident)} | {p:.3f} | {_md(text)} |")
+        for p, row_no, ident, text, spans in self.top_high():
+            lines.append(f"| {row_no} | {_md(ident)} | {p:.3f} | {highlight(text, spans, _md, ('**', '**'))} |")
         for title, counts in self.tables():
             lines += ["", f"## {title}", "", "| label | rows |", "|---|---:|"]
             lines += [f"| {label} | {n:,} |" for label, n in counts]
@@ -85,14 +92,42 @@ class Summary:
             f"<h2>High escalation (top {TOP_ROWS}, most likely first)</h2>",
             "<table><tr><th>row</th><th>id</th><th>p(high)</th><th>text</th></tr>",
         ]
-        for p, row_no, ident, text in self.top_high():
-            parts.append(f"<tr><td>{row_no}</td><td>{esc(ident)}</td><td>{p:.3f}</td><td>{esc(text)}</td></tr>")
+        for p, row_no, ident, text, spans in self.top_high():
+            cell = highlight(text, spans, esc, ("<mark>", "</mark>"))
+            parts.append(f"<tr><td>{row_no}</td><td>{esc(ident)}</td><td>{p:.3f}</td><td>{cell}</td></tr>")
         parts.append("</table>")
         for title, counts in self.tables():
             rows = "".join(f"<tr><td>{esc(label)}</td><td>{n:,}</td></tr>" for label, n in counts)
             parts.append(f"<h2>{esc(title)}</h2><img alt='{esc(title)} counts' src='{_bar_chart(title, counts)}'>")
             parts.append(f"<table><tr><th>label</th><th>rows</th></tr>{rows}</table>")
         return "\n".join(parts) + "\n"
+
+
+def highlight(
+    text: str, spans: tuple[tuple[int, int], ...], escape: Callable[[str], str], mark: tuple[str, str]
+) -> str:
+    """``text`` escaped, its ``spans`` wrapped in ``mark``, with ``CONTEXT_CHARS`` around each and "…" for the
+    rest; without spans the first ``SNIPPET_CHARS`` characters."""
+    if not spans:
+        return escape(text[:SNIPPET_CHARS])
+    windows: list[list[int]] = []
+    for start, end in sorted(spans):
+        lo, hi = max(0, start - CONTEXT_CHARS), min(len(text), end + CONTEXT_CHARS)
+        if windows and lo <= windows[-1][1]:
+            windows[-1][1] = hi
+        else:
+            windows.append([lo, hi])
+    out, spans_left = [], sorted(spans)
+    for lo, hi in windows:
+        out.append("…" if lo > 0 else "")
+        cursor = lo
+        while spans_left and spans_left[0][1] <= hi:
+            start, end = spans_left.pop(0)
+            out += [escape(text[cursor:start]), mark[0], escape(text[start:end]), mark[1]]
+            cursor = end
+        out.append(escape(text[cursor:hi]))
+    out.append("…" if windows[-1][1] < len(text) else "")
+    return "".join(out)
 
 
 def _md(text: str) -> str:
