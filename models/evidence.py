@@ -12,8 +12,8 @@ with more than ``MAX_UNITS`` words is cut into ``MAX_UNITS`` contiguous groups o
 bounds the cost at ``MAX_UNITS + 1`` texts scored per explained text.
 
 A label's evidence: the units whose weight reaches ``RELATIVE`` of its best unit's (and ``MIN_WEIGHT``),
-adjacent ones merged into one phrase weighted by their sum, the ``MAX_SPANS`` heaviest, each trimmed of
-edge punctuation.
+adjacent ones merged into one phrase weighted by their sum (at most the label's probability, since no
+deletion can lower it further), the ``MAX_SPANS`` heaviest, each trimmed of edge punctuation.
 """
 
 from __future__ import annotations
@@ -74,8 +74,11 @@ def _trim(text: str, start: int, end: int) -> tuple[int, int]:
     return (a, b) if a < b else (start, end)
 
 
-def top_spans(text: str, spans: list[tuple[int, int]], weights: np.ndarray, k: int = MAX_SPANS) -> list[Span]:
-    """The ``k`` heaviest phrases: runs of adjacent units that reach ``RELATIVE`` of the best unit's weight."""
+def top_spans(
+    text: str, spans: list[tuple[int, int]], weights: np.ndarray, ceiling: float = 1.0, k: int = MAX_SPANS
+) -> list[Span]:
+    """The ``k`` heaviest phrases: runs of adjacent units that reach ``RELATIVE`` of the best unit's weight,
+    each weighted by the sum of its units' weights, at most ``ceiling``."""
     if not len(weights) or weights.max() < MIN_WEIGHT:
         return []
     keep = weights >= max(RELATIVE * weights.max(), MIN_WEIGHT)
@@ -89,7 +92,7 @@ def top_spans(text: str, spans: list[tuple[int, int]], weights: np.ndarray, k: i
     out = []
     for first, last in scored:
         start, end = _trim(text, spans[first][0], spans[last][1])
-        weight = round(float(weights[first : last + 1].sum()), 4)
+        weight = round(min(float(weights[first : last + 1].sum()), ceiling), 4)
         out.append({"start": start, "end": end, "text": text[start:end], "weight": weight})
     return out
 
@@ -118,7 +121,7 @@ def explain(predictor: Predictor, texts: list[str], results: list[dict[str, Any]
         evidence: dict[str, Any] = {t.name: {} if t.multi else [] for t in predictor.schema.tasks}
         for name, label in explained_labels(predictor, result):
             column = probs[name][row : row + len(spans) + 1, predictor.schema[name].labels.index(label)]
-            found = top_spans(text, spans, column[0] - column[1:])
+            found = top_spans(text, spans, column[0] - column[1:], float(column[0]))
             if predictor.schema[name].multi:
                 evidence[name][label] = found
             else:

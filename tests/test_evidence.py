@@ -62,6 +62,7 @@ def test_top_spans_merge_adjacent_heavy_units_and_trim_punctuation():
     spans = units(text)
     got = top_spans(text, spans, np.array([0.0, 0.01, 0.3, 0.2, 0.0]))
     assert [(s["text"], s["weight"]) for s in got] == [("charged twice", 0.5)]
+    assert top_spans(text, spans, np.array([0.0, 0.0, 0.3, 0.2, 0.0]), ceiling=0.4)[0]["weight"] == 0.4
     assert top_spans(text, spans, np.zeros(len(spans))) == []
 
 
