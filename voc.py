@@ -1,4 +1,14 @@
-"""The ``voc`` command line: one subcommand per job, each importing only what it needs."""
+"""voc: sentiment, service themes and escalation risk for Korean, English and mixed customer feedback.
+
+Python API, in two lines::
+
+    import voc
+    clf = voc.load()                                 # the store's voc-classifier:latest, or a tag or directory
+    clf(["배송이 늦어요", "great support"])           # one result per text, as the HTTP service answers
+    clf.score_frame(df, text_column="review")        # a DataFrame with the scorer's columns added
+
+The ``voc`` command line: one subcommand per job, each importing only what it needs (``voc --help``).
+"""
 
 from __future__ import annotations
 
@@ -7,11 +17,13 @@ import importlib
 import os
 import sys
 import time
+from importlib import metadata
+from typing import Any
 
 os.environ.setdefault("BENTOML_DO_NOT_TRACK", "True")
 
 # Each module adds its subcommands with add_commands(subparsers); heavy imports wait for the command itself.
-COMMAND_MODULES: list[str] = ["training.cli", "serving.cli", "evaluation.cli"]
+COMMAND_MODULES: list[str] = ["training.cli", "serving.cli", "evaluation.cli", "research.cli"]
 
 DEMO = [
     "배송이 너무 늦어요. 2주째 기다리는 중입니다",
@@ -19,6 +31,57 @@ DEMO = [
     "The delivery is two weeks late.",
     "The agent was very kind to me.",
 ]
+
+
+class Classifier:
+    """A loaded model: call it on texts for the HTTP contract's results, or score a DataFrame."""
+
+    def __init__(self, predictor):
+        self.predictor = predictor
+        self.tag = predictor.tag
+
+    def __call__(self, texts: str | list[str]) -> list[dict[str, Any]]:
+        """One result per text (``language``, one entry per head, ``truncated``); a bad text raises
+        ValueError naming its position and what to fix."""
+        from serving.contract import score_texts, text_problem
+
+        texts = [texts] if isinstance(texts, str) else list(texts)
+        for i, text in enumerate(texts):
+            if (problem := text_problem(text)) is not None:
+                raise ValueError(f"text {i}: {problem}")
+        return score_texts(self.predictor, texts)
+
+    def score_frame(self, frame, text_column: str):
+        """``frame`` with the scorer's columns added (labels, one probability per label, ``truncated``,
+        ``error``); rows that cannot be scored get a message in ``error``, never dropped."""
+        from serving.batch import score_frame
+
+        if text_column not in frame.columns:
+            raise ValueError(f"no column {text_column!r}; the frame has {list(frame.columns)}")
+        return score_frame(self.predictor, frame.reset_index(drop=True).copy(), text_column)
+
+
+def load(model: str = "voc-classifier:latest", batch_size: int = 32) -> Classifier:
+    """Load a model by store tag (``voc-classifier:latest``) or directory; see :class:`Classifier`."""
+    from models.predictor import Predictor
+    from models.store import resolve_model
+
+    path, tag = resolve_model(model)
+    return Classifier(Predictor.load(path, tag=tag, batch_size=batch_size))
+
+
+def cmd_classify(args: argparse.Namespace) -> int:
+    """Score texts given on the command line (or one per line on stdin) and print one JSON line each."""
+    import json
+
+    texts = args.text or [line.rstrip("\n") for line in sys.stdin if line.strip()]
+    if not texts:
+        print("voc classify: error: give a text, or pipe texts one per line", file=sys.stderr)
+        return 2
+    clf = load(args.model)
+    for text, result in zip(texts, clf(texts)):
+        print(json.dumps({"text": text, **result}, ensure_ascii=False))
+    return 0
 
 
 def cmd_backbone(args: argparse.Namespace) -> int:
@@ -42,7 +105,19 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="voc", description="Voice-of-customer classifier: sentiment, themes, escalation."
     )
+    parser.add_argument("--version", action="version", version=f"voc {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser(
+        "classify",
+        help="score a few texts and print the results as JSON lines",
+        description='Score texts with a trained model, e.g.  voc classify "배송이 2주째 안 와요" "great support"',
+    )
+    p.add_argument("text", nargs="*", help="texts to score (default: one per line from stdin)")
+    p.add_argument(
+        "--model", default=os.environ.get("VOC_MODEL", "voc-classifier:latest"), help="store tag or model directory"
+    )
+    p.set_defaults(func=cmd_classify)
 
     p = sub.add_parser("backbone", help="prepare the default multilingual backbone offline and print a demo")
     p.add_argument(
@@ -55,6 +130,13 @@ def build_parser() -> argparse.ArgumentParser:
     for name in COMMAND_MODULES:
         importlib.import_module(name).add_commands(sub)
     return parser
+
+
+def _version() -> str:
+    try:
+        return metadata.version("voc")
+    except metadata.PackageNotFoundError:
+        return "unknown"
 
 
 def main(argv: list[str] | None = None) -> int:

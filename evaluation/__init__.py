@@ -25,7 +25,14 @@ Modules: ``metrics`` (per-head scores), ``calibration`` (ECE, reliability bins),
 ``report`` and ``plots`` (Markdown/HTML, PNG), ``benchmarks`` (public sets), ``cli``.
 """
 
-from .report import metrics_table, write_report
-from .run import evaluate_files, run_evaluation
+import importlib
 
 __all__ = ["evaluate_files", "metrics_table", "run_evaluation", "write_report"]
+_HOME = {"evaluate_files": "run", "run_evaluation": "run", "metrics_table": "report", "write_report": "report"}
+
+
+def __getattr__(name: str):
+    """Import on first use: ``voc --help`` loads ``evaluation.cli`` and must not pay for torch and sklearn."""
+    if name in _HOME:
+        return getattr(importlib.import_module(f".{_HOME[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -3,25 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 DEFAULT_MODEL = "voc-classifier:latest"
-
-
-def _fail(command: str, error: Exception) -> int:
-    print(f"voc {command}: error: {error}", file=sys.stderr)
-    return 2
-
-
-def _user_errors() -> tuple[type[Exception], ...]:
-    """Errors that mean bad input (data, model reference), reported in one line instead of a traceback."""
-    from models.artifact import ModelFileError
-    from models.data import DataError
-    from models.schema import SchemaError
-
-    from .collect import EvaluationError
-
-    return DataError, SchemaError, ModelFileError, FileNotFoundError, EvaluationError
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
@@ -29,20 +12,18 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from .report import metrics_table
     from .run import run_evaluation
 
-    try:
-        first, *others = args.model or [DEFAULT_MODEL]
-        metrics = run_evaluation(
-            first,
-            args.data,
-            args.report,
-            baselines=args.baselines,
-            train_paths=args.train,
-            batch_size=args.batch_size,
-            top_errors=args.top_errors,
-            compare=others,
-        )
-    except _user_errors() as e:
-        return _fail("evaluate", e)
+    first, *others = args.model or [DEFAULT_MODEL]
+    metrics = run_evaluation(
+        first,
+        args.data,
+        args.report,
+        baselines=args.baselines,
+        train_paths=args.train,
+        batch_size=args.batch_size,
+        top_errors=args.top_errors,
+        compare=others,
+        backend=args.backend,
+    )
     print(metrics_table(metrics))
     for task, reason in metrics["heads"]["skipped"].items():
         print(f"skipped {task}: {reason}")
@@ -60,16 +41,15 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
     """Evaluate the public benchmarks and print the results beside the published figures."""
     from .benchmarks import benchmarks_table, run_benchmarks
 
-    try:
-        results = run_benchmarks(args.model, args.report, names=args.only, baselines=args.baselines)
-    except _user_errors() as e:
-        return _fail("benchmark", e)
+    results = run_benchmarks(args.model, args.report, names=args.only, baselines=args.baselines)
     print(benchmarks_table(results))
     print(f"reports: {args.report}/<benchmark>/report.md; summary: {args.report}/benchmarks.md")
     return 0
 
 
 def add_commands(subparsers) -> None:
+    from serving.cli import add_backend_argument
+
     p = subparsers.add_parser("evaluate", help="metrics, baselines and a report (Markdown + HTML) on labelled files")
     p.add_argument(
         "--model",
@@ -94,6 +74,7 @@ def add_commands(subparsers) -> None:
     )
     p.add_argument("--batch-size", type=int, default=32, help="texts per forward pass")
     p.add_argument("--top-errors", type=int, default=10, help="worst errors listed per head")
+    add_backend_argument(p)
     p.set_defaults(func=cmd_evaluate)
 
     b = subparsers.add_parser("benchmark", help="NSMC and airline-tweet sentiment beside published results")

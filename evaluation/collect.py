@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from models.data import DataError, iter_labelled
+from models.data import DataError, count_rows, iter_labelled
 from models.errors import VocError
 from models.predictor import label_thresholds, single_decisions
 from models.schema import LabelSchema, Task
@@ -125,11 +125,6 @@ class Collected:
     seconds: dict[str, float]
 
 
-def count_lines(path: Path) -> int:
-    with path.open("rb") as f:
-        return sum(1 for _ in f)
-
-
 def chunks(paths: list[Path], schema: LabelSchema, size: int, allow_empty: bool) -> Iterator[list[tuple[str, dict]]]:
     """Validated rows of all files, ``size`` at a time, each with its ``file:line``."""
     rows = ((f"{p}:{i}", row) for p in paths for i, row in enumerate(iter_labelled(p, schema, allow_empty), 1))
@@ -154,7 +149,7 @@ def collect(
 ) -> Collected:
     """Score every row with every scorer and gather what the metrics need; errors are shortlisted for ``model``."""
     schema = LabelSchema(tuple(h.task for h in heads))
-    files = [{"path": str(p), "rows": count_lines(p)} for p in paths]
+    files = [{"path": str(p), "rows": count_rows(p)} for p in paths]
     gold: dict[str, list] = {h.task.name: [] for h in heads}
     lang: dict[str, list] = {h.task.name: [] for h in heads}
     probs: dict[str, dict[str, list]] = {s: {h.task.name: [] for h in heads} for s in scorers}

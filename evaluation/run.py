@@ -5,9 +5,9 @@ rebuilt from it alone:
 
 ``model``, ``data`` (files and rows), ``heads`` (evaluated with row counts, skipped with reasons),
 ``systems`` (``model`` and each baseline -> head -> :mod:`evaluation.metrics` dict), ``comparison``
-(head -> baseline -> the model's margin on the head's main metric), ``alert`` (high escalation
-precision/recall per system), ``by_language``, ``worst_errors`` (the model's), ``baselines`` (training
-source and what was skipped), ``throughput``.
+(head -> baseline -> the model's margin on the head's main metric), ``alert`` (precision/recall per
+system of the model's alert label, e.g. escalation = high), ``by_language``, ``worst_errors`` (the
+model's), ``baselines`` (training source and what was skipped), ``throughput``.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from models.artifact import alert_of
 from models.data import DataError, iter_labelled
 from models.schema import REPO_ROOT
 
@@ -26,8 +27,6 @@ from .bootstrap import HeadStats, intervals
 from .collect import LANGUAGES, Collected, EvaluationError, Head, collect, head_thresholds, make_heads
 from .metrics import MAIN_METRIC, headline, multi_label_metrics, single_label_metrics
 
-# The decision that routes feedback to a senior human: its precision and recall are reported on their own.
-ALERT = ("escalation", "high")
 VOC_TRAIN = REPO_ROOT / "data" / "voc" / "train.jsonl"
 PUBLIC_DATA = REPO_ROOT / "data" / "public"
 REAL_DATA = REPO_ROOT / "data" / "real"
@@ -39,8 +38,12 @@ def head_metrics(head: Head, gold: np.ndarray, probs: np.ndarray, thresholds: np
     return single_label_metrics(gold, probs, head.labels, thresholds)
 
 
-def _alert(systems: dict[str, dict]) -> dict:
-    task, label = ALERT
+def _alert(systems: dict[str, dict], alert: tuple[str, str] | None) -> dict:
+    """Precision and recall of the decision that routes feedback to a senior human (the model's ``alert``,
+    e.g. escalation = high), per system."""
+    if alert is None:
+        return {}
+    task, label = alert
     return {
         name: {"task": task, "label": label, **per_head[task]["per_label"][label]}
         for name, per_head in systems.items()
@@ -109,7 +112,7 @@ def summarise(collected: Collected, scorers: dict[str, Scorer]) -> dict:
         "restricted": {h.task.name: list(h.labels) for h in collected.heads if h.labels != h.task.labels},
         "systems": systems,
         "comparison": _comparison(systems, paired),
-        "alert": _alert(systems),
+        "alert": _alert(systems, alert_of(getattr(scorers["model"], "meta", {}))),
         "by_language": by_language,
         "worst_errors": {t: collected.worst[t] for t in evaluated},
         "throughput": {
@@ -195,9 +198,11 @@ def run_evaluation(
     top_errors: int = 10,
     progress: bool = True,
     compare: Sequence[str | Path] = (),
+    backend: str | None = None,
 ) -> dict:
-    """Load a model (directory or store tag), evaluate it and its baselines (and any ``compare`` models, with
-    paired intervals on the difference), write metrics.json and the report."""
+    """Load a model (directory or store tag) on ``backend`` (``None``: the model's default), evaluate it and its
+    baselines (and any ``compare`` models, with paired intervals on the difference), write metrics.json and the
+    report."""
     from models.backbone import DEFAULT_BACKBONE, text_prefix
     from models.predictor import Predictor
     from models.store import resolve_model
@@ -207,7 +212,7 @@ def run_evaluation(
 
     data_paths = [Path(p) for p in data_paths]
     model_dir, tag = resolve_model(model_ref)
-    predictor = Predictor.load(model_dir, batch_size=batch_size, tag=tag)
+    predictor = Predictor.load(model_dir, backend=backend, batch_size=batch_size, tag=tag)
     check_files(data_paths, predictor.schema, allow_empty)
     others = [load_other(ref, predictor, batch_size) for ref in compare]
     built, record = [], {"disabled": True}

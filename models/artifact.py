@@ -7,7 +7,8 @@ Layout::
     ngram.safetensors   the optional character/word n-gram part (models.ngram)
     selfcheck.json      a few texts with the probabilities the model gave them when it was saved
     voc.json            format, schema, text prefix, max length, thresholds, temperatures, combination
-                        weights, training config, data hashes, metrics, seed and package versions
+                        weights, the alert label, training config, data hashes, metrics, seed and
+                        package versions
     labels.yaml         the label schema the heads were built from
     README.md           the model card
 
@@ -23,12 +24,15 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from .classifier import VocClassifier
 from .errors import ModelFileError
 from .schema import LabelSchema
 
-__all__ = ["FORMAT_VERSION", "META_FILE", "ModelFileError", "load_model", "save_model", "staged_dir"]
+if TYPE_CHECKING:  # PyTorch is imported only when a torch model is loaded (ONNX serving does without)
+    from .classifier import VocClassifier
+
+__all__ = ["FORMAT_VERSION", "META_FILE", "ModelFileError", "alert_of", "load_model", "save_model", "staged_dir"]
 
 META_FILE = "voc.json"
 HEADS_FILE = "heads.safetensors"
@@ -95,10 +99,17 @@ def write_model_files(
 
 
 def write_meta(path: Path, meta: dict, schema: LabelSchema, card: str = "") -> None:
-    """(Re)write ``voc.json`` and the model card, e.g. once the saved model has been measured."""
+    """(Re)write the model card, then ``voc.json`` (each atomically), e.g. once the saved model has been measured."""
     full = {**meta, "format": FORMAT_VERSION, "schema": schema.to_dict()}
-    (path / META_FILE).write_text(json.dumps(full, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    (path / "README.md").write_text(card or "# voc-classifier\n", encoding="utf-8")
+    _replace(path / "README.md", card or "# voc-classifier\n")
+    _replace(path / META_FILE, json.dumps(full, indent=2, ensure_ascii=False) + "\n")
+
+
+def _replace(file: Path, text: str) -> None:
+    """Write ``file`` through a temporary file renamed over it: a reader never sees half of it."""
+    tmp = file.with_name(f".{file.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(file)
 
 
 def read_meta(path: Path) -> dict:
@@ -122,12 +133,29 @@ def read_meta(path: Path) -> dict:
     return meta
 
 
+def alert_of(meta: dict) -> tuple[str, str] | None:
+    """The (task, label) that routes feedback to a human, e.g. ``("escalation", "high")``.
+
+    Training stores it in voc.json as ``alert`` (from the config's ``alert``); a model saved before that
+    key existed names it by its one single-label operating threshold. ``None`` when the model has none.
+    """
+    if meta.get("alert"):
+        task, _, label = str(meta["alert"]).partition(".")
+        return task, label
+    schema = meta.get("schema", {}).get("tasks", {})
+    for task, chosen in meta.get("thresholds", {}).items():
+        if schema.get(task, {}).get("type") == "single" and len(chosen) == 1:
+            return task, next(iter(chosen))
+    return None
+
+
 def load_model(path: str | Path) -> tuple[VocClassifier, object, dict]:
     """Load ``(model, tokenizer, meta)`` from a model directory, in eval mode on the CPU."""
     from safetensors.torch import load_file
     from transformers import AutoTokenizer
 
     from .backbone import load_encoder
+    from .classifier import VocClassifier
 
     path = Path(path)
     meta = read_meta(path)

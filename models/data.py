@@ -1,8 +1,13 @@
-"""Labelled JSONL files, read with the ``datasets`` library after every row is checked against the schema.
+"""Labelled files (JSONL, CSV or Parquet), every row checked against the schema.
 
 A row needs ``text`` and may carry any subset of the schema's tasks (a public sentiment corpus has no
 themes); a task it does not carry is ``None`` and its loss term is masked in training. A bad row stops
-the load with an error naming the file, the line and the problem: nothing is dropped silently.
+the load with an error naming the file, the line or row, and the column: nothing is dropped silently.
+
+Formats, by extension: ``.jsonl``/``.ndjson`` (one JSON object a line; a multi-label task is a JSON
+list), ``.csv`` (UTF-8 with a header; an empty cell means "not labelled", a multi-label cell is
+``|``-joined, ``speed|trust``, or a JSON list, ``["speed", "trust"]``; ``[]`` means "labelled: none")
+and ``.parquet`` (a multi-label column is a list of strings or a string as in CSV).
 """
 
 from __future__ import annotations
@@ -54,11 +59,24 @@ def check_row(row: object, schema: LabelSchema, where: str, allow_empty: bool = 
     return out
 
 
+LABEL_SEPARATOR = "|"
+TABULAR = (".csv", ".parquet", ".pq")
+FORMATS = (".jsonl", ".ndjson", *TABULAR)
+
+
 def iter_labelled(path: str | Path, schema: LabelSchema, allow_empty: bool = False) -> Iterator[dict]:
-    """Stream validated rows from a JSONL file (constant memory, for large evaluation files)."""
+    """Stream validated rows from a JSONL, CSV or Parquet file (JSONL in constant memory)."""
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path}: file not found")
+    suffix = path.suffix.lower()
+    if suffix not in FORMATS:
+        raise DataError(f"{path}: unknown extension {path.suffix!r}; labelled files are {', '.join(FORMATS)}")
+    if suffix in TABULAR:
+        for row_no, row in enumerate(_table_records(path), 1):
+            where = f"{path}:row {row_no}"
+            yield check_row(_from_table(row, schema, where), schema, where, allow_empty)
+        return
     with path.open("rb") as f:
         for line_no, raw in enumerate(f, 1):
             where = f"{path}:{line_no}"
@@ -73,8 +91,54 @@ def iter_labelled(path: str | Path, schema: LabelSchema, allow_empty: bool = Fal
             yield check_row(row, schema, where, allow_empty)
 
 
+def _table_records(path: Path) -> list[dict]:
+    """The rows of a CSV (every cell a string, empty cells ``None``) or Parquet file as dicts."""
+    import pandas as pd
+
+    try:
+        if path.suffix.lower() == ".csv":
+            frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
+            return [{k: (v if v != "" else None) for k, v in r.items()} for r in frame.to_dict("records")]
+        import pyarrow.parquet as pq
+
+        return pq.read_table(path).to_pylist()
+    except UnicodeDecodeError as e:
+        raise DataError(f"{path}: not valid UTF-8 ({e}); save the CSV as UTF-8") from None
+    except pd.errors.EmptyDataError:
+        raise DataError(f"{path}: empty file; a CSV needs a header row with 'text' and label columns") from None
+    except (pd.errors.ParserError, OSError, ValueError) as e:
+        raise DataError(f"{path}: cannot be read ({str(e).splitlines()[0]})") from None
+
+
+def _from_table(row: dict, schema: LabelSchema, where: str) -> dict:
+    """A table row with multi-label cells turned into lists (``|``-joined or a JSON list)."""
+    out = dict(row)
+    for task in schema.tasks:
+        value = out.get(task.name)
+        if task.multi and isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                try:
+                    value = json.loads(text)
+                except json.JSONDecodeError as e:
+                    raise DataError(f"{where}: column '{task.name}' is not a valid JSON list ({e.msg})") from None
+            else:
+                value = [v.strip() for v in text.split(LABEL_SEPARATOR) if v.strip()]
+        out[task.name] = value
+    return out
+
+
+def count_rows(path: str | Path) -> int:
+    """Data rows in a labelled file (lines of a JSONL file; rows of a CSV or Parquet table)."""
+    path = Path(path)
+    if path.suffix.lower() in TABULAR:
+        return len(_table_records(path))
+    with path.open("rb") as f:
+        return sum(1 for _ in f)
+
+
 def load_labelled(paths: str | Path | list, schema: LabelSchema):
-    """Read one or more JSONL files into a ``datasets.Dataset`` with columns id, text, lang and one per task."""
+    """Read one or more labelled files into a ``datasets.Dataset`` with columns id, text, lang and one per task."""
     from datasets import Dataset, Features, Sequence, Value
 
     paths = [paths] if isinstance(paths, str | Path) else list(paths)

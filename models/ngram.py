@@ -43,15 +43,16 @@ class NgramModel:
         self.weight: dict[str, np.ndarray] = {}
         self.intercept: dict[str, np.ndarray] = {}
 
-    def _counts(self, texts: list[str]) -> sparse.csr_matrix:
+    def _counts(self, texts: list[str], cleaned: bool = False) -> sparse.csr_matrix:
         chars, words = _vectorizers()
-        cleaned = [clean_text(t) for t in texts]
-        return sparse.hstack([chars.transform(cleaned), words.transform(cleaned)], format="csr")
+        if not cleaned:
+            texts = [clean_text(t) for t in texts]
+        return sparse.hstack([chars.transform(texts), words.transform(texts)], format="csr")
 
-    def _features(self, texts: list[str]) -> sparse.csr_matrix:
+    def _features(self, texts: list[str], cleaned: bool = False) -> sparse.csr_matrix:
         from sklearn.preprocessing import normalize
 
-        x = self._counts(texts)
+        x = self._counts(texts, cleaned)
         x.data = (1.0 + np.log(x.data)) * self.idf[x.indices]  # sublinear tf times idf
         return normalize(x, norm="l2", copy=False)
 
@@ -85,8 +86,10 @@ class NgramModel:
                 self.weight[task.name] = _as_float16_exact(coef.T)
         return self
 
-    def logits(self, texts: list[str]) -> dict[str, np.ndarray]:
-        x = self._features(texts)
+    def logits(self, texts: list[str], cleaned: bool = False) -> dict[str, np.ndarray]:
+        """Decision values per task; ``cleaned``: the texts already went through ``clean_text`` (the
+        predictor cleans each text once for both parts)."""
+        x = self._features(texts, cleaned)
         return {name: np.asarray(x @ weight) + self.intercept[name] for name, weight in self.weight.items()}
 
     def save(self, path: str | Path) -> None:

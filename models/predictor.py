@@ -7,11 +7,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import torch
 
-from .artifact import load_model
+from .artifact import META_FILE, load_model, read_meta
+from .backends import Encoder, TorchEncoder
 from .ngram import NgramModel
+from .schema import LabelSchema
 from .text import clean_text, detect_language
+from .tokens import TextTokenizer, pad_batch
 
 
 def calibrated_probs(logits: np.ndarray, multi: bool, temperature: float) -> np.ndarray:
@@ -41,7 +43,12 @@ def label_thresholds(chosen: dict[str, float], labels: tuple[str, ...], default:
 
 
 class Predictor:
-    """A loaded model ready to score text (``predict_proba`` for arrays, ``predict`` for result dicts)."""
+    """A loaded model ready to score text (``predict_proba`` for arrays, ``predict`` for result dicts).
+
+    ``model`` is a ``VocClassifier`` (run in PyTorch) or a ``models.backends.Encoder``: a backend only turns
+    token ids into head logits; cleaning, tokenisation, the n-gram part, calibration and decisions are this
+    class's, the same for every backend. Each text is cleaned once and tokenised once per call.
+    """
 
     def __init__(
         self,
@@ -52,60 +59,74 @@ class Predictor:
         batch_size: int = 32,
         tag: str | None = None,
     ):
-        self.model, self.tokenizer, self.meta, self.ngram = model.eval(), tokenizer, meta, ngram
-        self.schema = model.schema
+        self.encoder = model if isinstance(model, Encoder) else TorchEncoder(model)
+        self.model = getattr(self.encoder, "model", None)  # the PyTorch module, when the backend has one
+        self.meta, self.ngram = meta, ngram
+        self.schema = self.encoder.schema
         self.batch_size = batch_size
         self.max_length = int(meta.get("max_length", 128))
         self.prefix = meta.get("text_prefix", "")
+        if not isinstance(tokenizer, TextTokenizer):  # a transformers tokenizer (training)
+            tokenizer = TextTokenizer.from_hf(tokenizer, self.prefix, self.max_length)
+        self.tokenizer = tokenizer
         self.temperatures = {t: float(meta.get("temperatures", {}).get(t, 1.0)) for t in self.schema.names}
         self.thresholds = meta.get("thresholds", {})
         self.ngram_weights = {t: float(w) for t, w in meta.get("ngram_weights", {}).items()}
         self.tag = tag
 
+    @property
+    def backend(self) -> str:
+        return self.encoder.name
+
     @classmethod
-    def load(cls, path: str | Path, quantize: bool = False, **kwargs) -> Predictor:
-        """Load a model directory and run its self-check (``models.selfcheck``: a model that no longer
-        scores as it did when saved is refused with ModelFileError). ``quantize`` then runs the encoder's
-        Linear layers in dynamic int8 (about twice as fast on a CPU, at a measured cost in accuracy: see
-        the README's Serving section)."""
+    def load(cls, path: str | Path, backend: str | None = None, **kwargs) -> Predictor:
+        """Load a model directory on a backend (``models.backends.choose_backend``: the one asked for, else
+        ``$VOC_BACKEND``, else the model's default) and run its self-check (``models.selfcheck``: a model
+        that no longer scores as it did when saved is refused with ModelFileError). ONNX backends load
+        neither PyTorch weights nor transformers; ``torch-int8`` is verified in float32, then quantised."""
+        from .backends import ONNX_FILES, OrtEncoder, choose_backend
         from .selfcheck import verify
 
-        model, tokenizer, meta = load_model(path)
-        predictor = cls(model, tokenizer, meta, ngram=NgramModel.load(path, model.schema), **kwargs)
+        path = Path(path)
+        meta = read_meta(path)
+        name = choose_backend(path, meta, backend)
+        if name in ONNX_FILES:
+            schema = LabelSchema.from_dict(meta["schema"], source=str(path / META_FILE))
+            encoder = OrtEncoder(path / ONNX_FILES[name], schema, name)
+            prefix, max_length = meta.get("text_prefix", ""), int(meta.get("max_length", 128))
+            tokenizer = TextTokenizer.from_dir(path / "encoder", prefix, max_length)
+        else:
+            model, tokenizer, meta = load_model(path)
+            encoder = TorchEncoder(model)
+        predictor = cls(encoder, tokenizer, meta, ngram=NgramModel.load(path, encoder.schema), **kwargs)
         verify(predictor, path)
-        if quantize:
-            import warnings
-
-            with warnings.catch_warnings():  # torch.ao.quantization is deprecated in favour of torchao
-                warnings.simplefilter("ignore")
-                model.encoder = torch.ao.quantization.quantize_dynamic(model.encoder, {torch.nn.Linear}, torch.qint8)
+        if name == "torch-int8":
+            predictor.encoder = TorchEncoder(predictor.model, int8=True)
         return predictor
 
-    def encode(self, texts: list[str]) -> dict[str, torch.Tensor]:
-        batch = [self.prefix + clean_text(t) for t in texts]
-        return self.tokenizer(batch, padding=True, truncation=True, max_length=self.max_length, return_tensors="pt")
-
-    def token_counts(self, texts: list[str]) -> list[int]:
-        """Tokens each text needs before truncation (prefix and specials included)."""
-        enc = self.tokenizer([self.prefix + clean_text(t) for t in texts], add_special_tokens=True)
-        return [len(ids) for ids in enc["input_ids"]]
-
-    def encoder_logits(self, texts: list[str]) -> dict[str, np.ndarray]:
-        """Raw head outputs; texts are batched by length so that padding stays small."""
-        out = {name: np.zeros((len(texts), len(self.schema[name].labels)), np.float32) for name in self.schema.names}
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        with torch.inference_mode():
-            for start in range(0, len(order), self.batch_size):
-                idx = order[start : start + self.batch_size]
-                enc = self.encode([texts[i] for i in idx])
-                heads = self.model(enc["input_ids"], enc["attention_mask"])
-                for name, value in heads.items():
-                    out[name][idx] = value.float().numpy()
+    def run_encoder(self, ids: list[list[int]]) -> dict[str, np.ndarray]:
+        """Head logits for tokenised texts; batched by length so that padding stays small."""
+        out = {name: np.zeros((len(ids), len(self.schema[name].labels)), np.float32) for name in self.schema.names}
+        order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
+        for start in range(0, len(order), self.batch_size):
+            idx = order[start : start + self.batch_size]
+            heads = self.encoder(*pad_batch([ids[i] for i in idx], self.tokenizer.pad_id))
+            for name, value in heads.items():
+                out[name][idx] = value
         return out
+
+    def analyse(self, texts: list[str]) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], list[bool]]:
+        """The encoder's logits, the n-gram part's (``{}`` without one) and per text whether it was truncated
+        to ``max_length`` tokens: each text cleaned once and tokenised once."""
+        cleaned = [clean_text(t) for t in texts]
+        tokens = self.tokenizer(cleaned)
+        ngram = self.ngram.logits(cleaned, cleaned=True) if self.ngram is not None else {}
+        return self.run_encoder(tokens.ids), ngram, tokens.truncated
 
     def part_logits(self, texts: list[str]) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
         """The encoder's logits and, where the model has one, the n-gram part's (else ``{}``)."""
-        return self.encoder_logits(texts), self.ngram.logits(texts) if self.ngram is not None else {}
+        encoder, ngram, _ = self.analyse(texts)
+        return encoder, ngram
 
     def combine(self, encoder: dict[str, np.ndarray], ngram: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """Calibrated probabilities from the parts' logits: ``(encoder + w * ngram) / T`` per head."""
@@ -140,6 +161,11 @@ class Predictor:
         return result
 
     def predict(self, texts: list[str]) -> list[dict]:
-        """One result per text, in order: ``{"language", <task>: {...}, ...}`` as in the HTTP contract."""
-        probs = self.predict_proba(texts)
-        return [{"language": detect_language(t), **self.decide(probs, i)} for i, t in enumerate(texts)]
+        """One result per text, in order: ``{"language", <task>: {...}, ..., "truncated"}`` as in the HTTP
+        contract (``truncated``: the text needed more than ``max_length`` tokens and was scored on the first)."""
+        encoder, ngram, truncated = self.analyse(texts)
+        probs = self.combine(encoder, ngram)
+        return [
+            {"language": detect_language(t), **self.decide(probs, i), "truncated": truncated[i]}
+            for i, t in enumerate(texts)
+        ]

@@ -6,9 +6,21 @@ import os
 import shutil
 from pathlib import Path
 
+from .errors import ModelFileError
+
 os.environ.setdefault("BENTOML_DO_NOT_TRACK", "True")
 
 MODEL_NAME = "voc-classifier"
+TRAIN_HINT = "train one with `voc train --config training/configs/default.yaml`"
+
+
+class ModelNotFoundError(ModelFileError):
+    """``--model`` names neither a model directory nor an entry of the BentoML store."""
+
+
+def looks_like_path(ref: str) -> bool:
+    """Whether ``ref`` is meant as a path (has a separator or starts like one) rather than a ``name:version`` tag."""
+    return os.sep in ref or "/" in ref or ref.startswith((".", "~"))
 
 
 def register(model_dir: str | Path, metadata: dict | None = None) -> str:
@@ -32,17 +44,21 @@ def register(model_dir: str | Path, metadata: dict | None = None) -> str:
 
 def resolve_model(ref: str | Path) -> tuple[Path, str]:
     """A model directory path or a store tag (``voc-classifier:latest``) -> ``(directory, tag)``."""
-    path = Path(ref)
+    path = Path(ref).expanduser()
     if path.is_dir():
         return path, f"{MODEL_NAME}:{path.name}"
+    if path.exists():
+        raise ModelNotFoundError(f"{path}: is a file, not a model directory; pass the directory that holds voc.json")
+    if looks_like_path(str(ref)):
+        raise ModelNotFoundError(f"{path}: no such model directory; check the path, or {TRAIN_HINT}")
     import bentoml
     from bentoml.exceptions import BentoMLException
 
     try:
         entry = bentoml.models.get(str(ref))
-    except BentoMLException as e:
-        raise FileNotFoundError(
-            f"no model {str(ref)!r}: not a directory and not in the BentoML store ({e}); "
-            "train one with `voc train --config training/configs/default.yaml` or pass a model directory"
+    except (BentoMLException, ValueError) as e:
+        raise ModelNotFoundError(
+            f"{ref}: not a model directory and not in the BentoML store ({str(e).splitlines()[0]}); "
+            f"list the store with `bentoml models list`, pass a model directory, or {TRAIN_HINT}"
         ) from None
     return Path(entry.path), str(entry.tag)

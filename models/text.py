@@ -15,6 +15,8 @@ import unicodedata
 _SPECIALS = re.compile(r"</?(?:s|pad|unk|mask)>", re.IGNORECASE)
 _HANGUL = re.compile(r"[\u1100-\u11ff\u3130-\u318f\uac00-\ud7a3]")
 _LATIN = re.compile(r"[A-Za-z]")
+# What detect_language answers.
+LANGUAGES = ("ko", "en", "mixed")
 
 
 def _neutralise(match: re.Match[str]) -> str:

@@ -7,16 +7,23 @@ Every input row comes back, in order, with all its columns plus ``language``, on
 cannot be scored (missing, not a string, empty, over ``MAX_TEXT_CHARS``; in JSONL a line that is not a
 JSON object) gets a message in ``error`` instead of predictions: output rows always equal input rows.
 
+Every input column comes back as it was: CSV cells are read as text, JSONL values keep their JSON text
+(``serving.jsonvalues``: big integers, ``1`` vs ``1.0``, a key a line lacks), Parquet columns keep their
+Arrow types. A JSONL column written to Parquet keeps its JSON type when it has one, else becomes its JSON
+text (mixed types, integers beyond 64 bits).
+
 The input streams in chunks of ``CHUNK_ROWS`` rows, so memory does not grow with the file. The output
 and its summary are written to temporary files and renamed into place at the end: after Ctrl-C or a
-crash there is no file at the output path.
+crash there is no file at the output path (``serving.atomic``).
 """
 
 from __future__ import annotations
 
+import codecs
+import csv
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,8 +40,11 @@ from models.predictor import Predictor
 
 from .atomic import atomic_path
 from .contract import add_evidence, score_texts, text_problem
-from .evidence_columns import PREFIX, evidence_columns, evidence_types, to_json, with_every_label
+from .evidence_columns import PREFIX, evidence_columns, evidence_types, with_every_label
+from .evidence_columns import to_json as evidence_json
+from .jsonvalues import ABSENT, arrow_column, json_key, parse_line, plain, text_cell, to_json
 from .summary import Summary, summary_paths
+from .summary_render import render_html, render_markdown
 
 FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet", ".pq": "parquet"}
 CHUNK_ROWS = 1024
@@ -70,26 +80,56 @@ def file_format(path: Path) -> str:
         raise ScoreError(f"{path}: unknown extension {path.suffix!r}; use one of {', '.join(FORMATS)}") from None
 
 
+def _reading(encoding: str) -> str:
+    """UTF-8 input may start with a byte-order mark (Excel writes one, and so does ``voc score``): skip it."""
+    return "utf-8-sig" if encoding.lower().replace("_", "-") in ("utf-8", "utf8") else encoding
+
+
 def read_chunks(path: Path, chunk_rows: int = CHUNK_ROWS, encoding: str = "utf-8") -> Iterator[pd.DataFrame]:
     """The rows of ``path`` as DataFrames of at most ``chunk_rows`` rows (at least one, maybe empty)."""
-    fmt = file_format(path)
+    fmt, encoding = file_format(path), _reading(encoding)
     if fmt == "csv":
         try:
             # Text stays text: ids keep their leading zeros and an empty cell is "", not NaN.
-            yield from pd.read_csv(path, dtype=str, keep_default_na=False, chunksize=chunk_rows, encoding=encoding)
+            chunks = pd.read_csv(path, dtype=str, keep_default_na=False, chunksize=chunk_rows, encoding=encoding)
+            for chunk in chunks:
+                if not isinstance(chunk.index, pd.RangeIndex):  # pandas took the extra fields for an index
+                    raise ScoreError(
+                        f"{path}: malformed CSV (a row has more fields than the header's {len(chunk.columns)}); "
+                        "quote fields that hold the delimiter"
+                    )
+                yield chunk
         except pd.errors.EmptyDataError:
             raise ScoreError(f"{path}: the file is empty; a CSV needs a header row") from None
         except pd.errors.ParserError as e:
             raise ScoreError(f"{path}: malformed CSV ({e})") from None
+        except UnicodeDecodeError as e:
+            raise ScoreError(decode_problem(path, encoding, e)) from None
     elif fmt == "jsonl":
-        yield from _jsonl_chunks(path, chunk_rows, encoding)
+        try:
+            yield from _jsonl_chunks(path, chunk_rows, encoding)
+        except UnicodeDecodeError as e:
+            raise ScoreError(decode_problem(path, encoding, e)) from None
     else:
-        parquet = pq.ParquetFile(path)
+        try:
+            parquet = pq.ParquetFile(path)
+        except (pa.ArrowInvalid, OSError) as e:
+            raise ScoreError(f"{path}: not a readable Parquet file ({e}); export it again") from None
         batches = parquet.iter_batches(batch_size=chunk_rows)
         first = next(batches, None)
-        yield (first or parquet.schema_arrow.empty_table()).to_pandas()
+        # Arrow types kept (pd.ArrowDtype): an int column with nulls stays int, not float.
+        yield (first or parquet.schema_arrow.empty_table()).to_pandas(types_mapper=pd.ArrowDtype)
         for batch in batches:
-            yield batch.to_pandas()
+            yield batch.to_pandas(types_mapper=pd.ArrowDtype)
+
+
+def decode_problem(path: Path, encoding: str, error: UnicodeDecodeError) -> str:
+    """What to do when ``path`` is not ``encoding`` text, naming the first bad byte."""
+    bad = error.object[error.start : error.start + 1].hex()
+    hint = "add --encoding cp949 if it is Korean Windows text (Excel), or re-save it as UTF-8"
+    if codecs.lookup(encoding).name != "utf-8":
+        hint = "give its real encoding with --encoding, or re-save it as UTF-8"
+    return f"{path}: not {encoding} text (byte 0x{bad} in a block starting near byte {error.start}); {hint}"
 
 
 def _jsonl_chunks(path: Path, chunk_rows: int, encoding: str) -> Iterator[pd.DataFrame]:
@@ -102,20 +142,25 @@ def _jsonl_chunks(path: Path, chunk_rows: int, encoding: str) -> Iterator[pd.Dat
     for record, error in _jsonl_records(path, encoding):
         rows.append({**record, _READ_ERROR: error})
         if len(rows) == chunk_rows:
-            yield pd.DataFrame(rows, columns=[*names, _READ_ERROR])
+            yield _object_frame(rows, [*names, _READ_ERROR])
             rows = []
     if rows or not names:
-        yield pd.DataFrame(rows, columns=[*names, _READ_ERROR])
+        yield _object_frame(rows, [*names, _READ_ERROR])
+
+
+def _object_frame(rows: list[dict[str, Any]], names: list[str]) -> pd.DataFrame:
+    """The rows as object columns, values untouched (no type inference), ABSENT where a row lacks a key."""
+    return pd.DataFrame({name: pd.Series([row.get(name, ABSENT) for row in rows], dtype=object) for name in names})
 
 
 def _jsonl_records(path: Path, encoding: str) -> Iterator[tuple[dict[str, Any], str | None]]:
     """``(record, None)`` per JSON-object line, ``({}, message)`` per unreadable one; blank lines are skipped."""
-    with open(path, encoding=encoding) as f:
+    with open(path, encoding=_reading(encoding)) as f:
         for line_no, line in enumerate(f, 1):
             if not line.strip():
                 continue
             try:
-                record = json.loads(line)
+                record = parse_line(line)
             except json.JSONDecodeError as e:
                 yield {}, f"line {line_no} is not valid JSON ({e.msg})"
                 continue
@@ -125,9 +170,50 @@ def _jsonl_records(path: Path, encoding: str) -> Iterator[tuple[dict[str, Any], 
                 yield {}, f"line {line_no} is a JSON {type(record).__name__}, not an object"
 
 
-def count_rows(path: Path) -> int | None:
-    """Rows in ``path`` when that is cheap to know (Parquet's footer), else ``None``."""
-    return pq.ParquetFile(path).metadata.num_rows if file_format(path) == "parquet" else None
+def inspect_input(path: Path, encoding: str = "utf-8") -> tuple[list[str], int]:
+    """The column names and row count of ``path`` without scoring it: Parquet's footer, one pass over
+    JSONL (the union of the lines' keys, as ``read_chunks`` reads it) or over CSV records (Python's csv)."""
+    fmt = file_format(path)
+    if fmt == "parquet":
+        parquet = pq.ParquetFile(path)
+        return parquet.schema_arrow.names, parquet.metadata.num_rows
+    if fmt == "jsonl":
+        columns: dict[str, None] = {}
+        rows = 0
+        for record, _ in _jsonl_records(path, encoding):
+            columns.update(dict.fromkeys(record))
+            rows += 1
+        return list(columns), rows
+    with open(path, encoding=_reading(encoding), newline="") as f:
+        records = csv.reader(f)
+        header = next(records, None)
+        if header is None:
+            raise ScoreError(f"{path}: the file is empty; a CSV needs a header row")
+        return header, sum(1 for record in records if record)  # pandas skips blank lines too
+
+
+def check_input(path: Path, encoding: str = "utf-8", **columns: str | None) -> int:
+    """Fail before any model loads when a named column is missing (naming the columns found); the row count.
+
+    ``columns``: role -> column name, e.g. ``text="review", id=None`` (``None``: not asked for).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ScoreError(f"{path}: no such file")
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        raise ScoreError(f"unknown encoding {encoding!r}: use e.g. utf-8, cp949 or euc-kr") from None
+    try:
+        found, rows = inspect_input(path, encoding)
+    except UnicodeDecodeError as e:
+        raise ScoreError(decode_problem(path, encoding, e)) from None
+    except (pa.ArrowInvalid, OSError) as e:
+        raise ScoreError(f"{path}: not a readable Parquet file ({e}); export it again") from None
+    for role, name in columns.items():
+        if name is not None and name not in found:
+            raise ScoreError(f"{path}: no {role} column {name!r}; columns found: {', '.join(map(str, found))}")
+    return rows
 
 
 def added_columns(predictor: Predictor, explain: bool = False) -> list[str]:
@@ -148,13 +234,24 @@ def added_types(predictor: Predictor) -> dict[str, pa.DataType]:
     return types
 
 
-def score_frame(predictor: Predictor, frame: pd.DataFrame, text_column: str, explain: bool = False) -> pd.DataFrame:
-    """``frame`` (RangeIndex) with the predictions appended; rows that cannot be scored get ``error`` instead."""
+def score_frame(
+    predictor: Predictor,
+    frame: pd.DataFrame,
+    text_column: str,
+    progress: Callable[[int], object] = lambda n: None,
+    explain: bool = False,
+) -> pd.DataFrame:
+    """``frame`` (RangeIndex) with the predictions appended; rows that cannot be scored get ``error`` instead.
+
+    ``progress(n)`` is called as rows are done: once per forward batch and once for the error rows.
+    ``explain``: add the ``evidence.<task>`` columns (``models.evidence``).
+    """
     read_errors = frame.pop(_READ_ERROR).tolist() if _READ_ERROR in frame else [None] * len(frame)
-    texts = frame[text_column].tolist()
+    texts = [plain(t) for t in frame[text_column].tolist()]
     errors = [e if isinstance(e, str) else text_problem(text) for e, text in zip(read_errors, texts)]
     ok = [i for i, error in enumerate(errors) if error is None]
-    results = score_texts(predictor, [texts[i] for i in ok]) if ok else []
+    progress(len(frame) - len(ok))
+    results = score_in_batches(predictor, [texts[i] for i in ok], progress)
     if explain and ok:
         results = add_evidence(predictor, [texts[i] for i in ok], results)
     added: dict[str, list[Any]] = {name: [None] * len(frame) for name in added_columns(predictor, explain)}
@@ -175,32 +272,77 @@ def score_frame(predictor: Predictor, frame: pd.DataFrame, text_column: str, exp
     return pd.concat([frame, pd.DataFrame(added, index=frame.index)], axis=1)
 
 
-class ChunkWriter:
-    """Appends scored chunks to one CSV, JSONL or Parquet file."""
+def score_in_batches(predictor: Predictor, texts: list[str], progress: Callable[[int], object]) -> list[dict]:
+    """``score_texts`` one forward batch at a time, reporting each to ``progress``.
 
-    def __init__(self, path: Path, fmt: str, predictor: Predictor) -> None:
+    The texts are sorted by length first, as the predictor sorts them, so the batches and their padding
+    (and so the scores) are the ones a single call would give.
+    """
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    results: list[dict] = [{}] * len(texts)
+    for start in range(0, len(order), predictor.batch_size):
+        idx = order[start : start + predictor.batch_size]
+        for i, result in zip(idx, score_texts(predictor, [texts[i] for i in idx])):
+            results[i] = result
+        progress(len(idx))
+    return results
+
+
+class ChunkWriter:
+    """Appends scored chunks to one CSV, JSONL or Parquet file; a CSV starts with a UTF-8 byte-order mark
+    when ``bom`` is set, so that Excel reads Korean text as UTF-8."""
+
+    def __init__(self, path: Path, fmt: str, predictor: Predictor, bom: bool = True) -> None:
         self.path, self.fmt = path, fmt
         self.multi_columns = [t.name for t in predictor.schema.tasks if t.multi]
         self.schema = predictor.schema
+        self.evidence = evidence_columns(predictor.schema)
         self.types = added_types(predictor)
         self.parquet: pq.ParquetWriter | None = None
-        self.text = open(path, "w", encoding="utf-8", newline="") if fmt != "parquet" else None
+        encoding = "utf-8-sig" if fmt == "csv" and bom else "utf-8"
+        # backslashreplace: a JSONL value may hold a lone surrogate, which UTF-8 cannot encode
+        self.text = (
+            open(path, "w", encoding=encoding, errors="backslashreplace", newline="") if fmt != "parquet" else None
+        )
         self.header = True
 
     def write(self, frame: pd.DataFrame) -> None:
         if self.fmt == "csv":
             frame = frame.assign(**{c: frame[c].map(_join_labels) for c in self.multi_columns})
-            frame = frame.assign(**{c: frame[c].map(to_json) for c in evidence_columns(self.schema) if c in frame})
+            frame = frame.assign(**{c: frame[c].map(evidence_json) for c in self.evidence if c in frame})
+            frame = frame.assign(**{c: frame[c].map(text_cell) for c in self._passed_objects(frame)})
             frame.to_csv(self.text, header=self.header, index=False)
         elif self.fmt == "jsonl":
-            if len(frame):
-                frame.to_json(self.text, orient="records", lines=True, force_ascii=False)
+            self._write_jsonl(frame)
         else:
             self._write_parquet(frame)
         self.header = False
 
+    def _passed_objects(self, frame: pd.DataFrame) -> list[str]:
+        """Input columns of Python objects (JSONL values), which need converting for CSV and Parquet."""
+        return [c for c in frame.columns if c not in self.types and frame[c].dtype == object]
+
+    def _write_jsonl(self, frame: pd.DataFrame) -> None:
+        """One JSON object per row; input values as they were read, keys a line lacked left out."""
+        names = [json_key(c) for c in frame.columns]
+        lines = [
+            "{" + ", ".join(f"{k}: {to_json(v)}" for k, v in zip(names, row) if v is not ABSENT) + "}\n"
+            for row in frame.itertuples(index=False, name=None)
+        ]
+        self.text.write("".join(lines))
+
     def _write_parquet(self, frame: pd.DataFrame) -> None:
-        table = pa.Table.from_pandas(with_every_label(frame, self.schema), preserve_index=False)
+        frame = with_every_label(frame, self.schema)
+        objects = self._passed_objects(frame)
+        arrays = [
+            arrow_column(frame[c].tolist())
+            if c in objects
+            else pa.array(frame[c].tolist(), type=self.types[c])
+            if c in self.evidence
+            else pa.array(frame[c])
+            for c in frame.columns
+        ]
+        table = pa.Table.from_arrays(arrays, names=[str(c) for c in frame.columns])
         if self.parquet is None:
             # The added columns have fixed types; an input column with only nulls in the first chunk is text.
             fields = [
@@ -234,49 +376,51 @@ def score_file(
     chunk_rows: int = CHUNK_ROWS,
     encoding: str = "utf-8",
     progress: bool | None = None,
+    date_column: str | None = None,
+    group_column: str | None = None,
+    bom: bool = True,
     explain: bool = False,
 ) -> ScoreReport:
     """Score every row of ``source`` into ``output`` (format from each extension) and write the summary beside it.
 
-    ``progress``: show a progress bar (``None``: only on a terminal); ``explain``: add the evidence columns.
+    ``progress``: show a progress bar (``None``: only on a terminal). ``date_column`` / ``group_column``:
+    the summary's trend and breakdown. ``bom``: start a CSV output with a UTF-8 byte-order mark (for Excel).
+    ``explain``: add the evidence columns.
     """
     source, output = Path(source), Path(output)
     out_fmt = file_format(output)
-    if not source.is_file():
-        raise ScoreError(f"{source}: no such file")
+    columns = {"text": text_column, "id": id_column, "date": date_column, "group-by": group_column}
+    total = check_input(source, encoding, **columns)
     if output.resolve() == source.resolve():
         raise ScoreError(f"{output}: the output would replace the input; choose another output path")
     started, rows, errors = time.perf_counter(), 0, 0
-    summary = Summary(predictor.schema)
+    summary = Summary.for_predictor(
+        predictor, text_column=text_column, id_column=id_column, date_column=date_column, group_column=group_column
+    )
     md_path, html_path = summary_paths(output)
     with ExitStack() as stack:
         tmp_out, tmp_md, tmp_html = (stack.enter_context(atomic_path(p)) for p in (output, md_path, html_path))
-        writer = ChunkWriter(tmp_out, out_fmt, predictor)
+        writer = ChunkWriter(tmp_out, out_fmt, predictor, bom=bom)
         stack.callback(writer.close)  # runs before the renames: the ExitStack unwinds in reverse
         disable = None if progress is None else not progress  # tqdm: None = only on a terminal
-        bar = stack.enter_context(tqdm(total=count_rows(source), unit="rows", desc=source.name, disable=disable))
+        bar = stack.enter_context(tqdm(total=total, unit="rows", desc=source.name, disable=disable))
         for n, chunk in enumerate(read_chunks(source, chunk_rows, encoding)):
             if n == 0:
-                check_columns(predictor, chunk, text_column, id_column, source, explain)
-            scored = score_frame(predictor, chunk.reset_index(drop=True), text_column, explain)
-            summary.update(scored, rows, text_column, id_column)
+                check_added_columns(predictor, chunk, source, explain)
+            scored = score_frame(predictor, chunk.reset_index(drop=True), text_column, bar.update, explain)
+            summary.update(scored, rows)
             writer.write(scored)
             rows += len(scored)
             errors += int(scored["error"].notna().sum())
-            bar.update(len(scored))
-        tmp_md.write_text(summary.markdown(source.name), encoding="utf-8")
-        tmp_html.write_text(summary.html(source.name), encoding="utf-8")
+        # backslashreplace: a JSONL value may hold a lone surrogate, which UTF-8 cannot encode
+        tmp_md.write_text(render_markdown(summary, source.name), encoding="utf-8", errors="backslashreplace")
+        tmp_html.write_text(render_html(summary, source.name), encoding="utf-8", errors="backslashreplace")
     return ScoreReport(rows, errors, time.perf_counter() - started, output, (md_path, html_path))
 
 
-def check_columns(
-    predictor: Predictor, chunk: pd.DataFrame, text_column: str, id_column: str | None, source: Path, explain: bool
-):
-    """Fail early, naming the columns found, when a named column is missing or an added one already exists."""
+def check_added_columns(predictor: Predictor, chunk: pd.DataFrame, source: Path, explain: bool = False) -> None:
+    """Fail early when the input already has a column the scorer adds (it was scored before)."""
     found = [c for c in chunk.columns if c != _READ_ERROR]
-    for role, name in (("text", text_column), ("id", id_column)):
-        if name is not None and name not in found:
-            raise ScoreError(f"{source}: no {role} column {name!r}; columns found: {', '.join(map(str, found))}")
     clash = [c for c in added_columns(predictor, explain) if c in found]
     if clash:
         raise ScoreError(f"{source}: already has the output columns {', '.join(clash)}; rename them or drop them")

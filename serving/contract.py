@@ -2,21 +2,32 @@
 
 Limits, chosen so that any request within the per-item and per-request limits also fits the body cap:
 
-- ``MAX_TEXT_CHARS`` characters per text: longer texts are rejected (HTTP 400, or a per-row error in the
-  batch scorer) rather than silently cut; a text within the limit that needs more than the model's
-  ``max_length`` tokens is scored on its first ``max_length`` tokens and flagged ``"truncated": true``.
-- ``MAX_ITEMS`` items per request.
-- ``MAX_BODY_BYTES`` per request body (64 items of 4,000 characters each, even \\u-escaped, fit).
+- ``MAX_TEXT_CHARS`` characters (code points) per text: longer texts are rejected (HTTP 400, or a per-row
+  error in the batch scorer) rather than silently cut; a text within the limit that needs more than the
+  model's ``max_length`` tokens is scored on its first ``max_length`` tokens and flagged ``"truncated": true``.
+  A text with no visible character (only whitespace, control or format characters such as zero-width
+  spaces, U+202E or NUL) counts as empty.
+- ``MAX_ITEMS`` items per request, ids of at most ``MAX_ID_CHARS`` characters.
+- ``MAX_BODY_BYTES`` per request body: the worst case of the limits above as a JSON encoder writes it,
+  every character \\u-escaped (12 bytes for a character outside the BMP, e.g. an emoji), with
+  ``ITEM_SLACK_BYTES`` per item for keys, punctuation and indentation. The real rule: a body over it is
+  refused (413), whatever it holds; a request within the item limits never is.
 
-``"explain": true`` adds ``evidence`` to each result (``models.evidence``): the words behind each label.
+With ``"on_error": "item"`` a text that breaks a per-text limit (empty, too long) gets ``{"id", "error"}``
+in its slot and the other items are scored, as AWS Comprehend's batch calls do; by default
+(``"request"``) the whole request is refused with a 400.
+
+``"explain": true`` adds ``evidence`` to each scored result (``models.evidence``): the words behind each label.
 """
 
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Annotated, Any
+import unicodedata
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, model_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError, ValidationError
 
 from models.evidence import explain as explain_labels
 
@@ -26,7 +37,12 @@ if TYPE_CHECKING:
 MAX_TEXT_CHARS = 4000
 MAX_ITEMS = 64
 MAX_ID_CHARS = 200
-MAX_BODY_BYTES = 2 * 1024 * 1024
+# The longest JSON form of one character: a surrogate pair, "\\ud83d\\ude00".
+MAX_ESCAPED_CHAR_BYTES = 12
+ITEM_SLACK_BYTES = 256
+MAX_BODY_BYTES = MAX_ITEMS * ((MAX_TEXT_CHARS + MAX_ID_CHARS) * MAX_ESCAPED_CHAR_BYTES + ITEM_SLACK_BYTES) + 1024
+# Unicode categories that show nothing: control, format, surrogate, private use, unassigned, separators.
+_INVISIBLE_CATEGORIES = ("C", "Z")
 
 
 def text_problem(text: object) -> str | None:
@@ -35,20 +51,44 @@ def text_problem(text: object) -> str | None:
         return "text is missing: give every item a non-empty text"
     if not isinstance(text, str):
         return f"text must be a string, not {type(text).__name__}"
-    if not text.strip():
-        return "text is empty or only whitespace: send the feedback's words"
+    if (bad := first_surrogate(text)) is not None:
+        return f"text holds a lone surrogate ({bad!r}), which is not Unicode text: send valid UTF-8 text"
+    if not has_visible_characters(text):
+        return (
+            "text is empty or has no visible characters (only whitespace, control or format characters): "
+            "send the feedback's words"
+        )
     if len(text) > MAX_TEXT_CHARS:
         return f"text has {len(text):,} characters, over the limit of {MAX_TEXT_CHARS:,}: split or shorten it"
     return None
 
 
-def _check_text(text: str) -> str:
-    if (problem := text_problem(text)) is not None:
-        raise ValueError(problem)
-    return text
+def first_surrogate(text: str) -> str | None:
+    """The first unpaired surrogate in ``text`` (JSON can carry one as ``\\ud800``), else ``None``."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as e:
+        return text[e.start]
+    return None
 
 
-Text = Annotated[str, AfterValidator(_check_text)]
+def has_visible_characters(text: str) -> bool:
+    """Whether ``text`` holds a character that shows (a letter, digit, mark, punctuation or symbol)."""
+    return any(not unicodedata.category(c).startswith(_INVISIBLE_CATEGORIES) for c in text)
+
+
+def _check_id(value: str | None) -> str | None:
+    if value is not None and (bad := first_surrogate(value)) is not None:
+        raise ValueError(f"id holds a lone surrogate ({bad!r}), which is not Unicode text: send valid UTF-8 text")
+    return value
+
+
+LIMITS = (
+    f"Limits: 1 to {MAX_ITEMS} items per request, each text 1 to {MAX_TEXT_CHARS:,} characters (not only "
+    f"whitespace), ids up to {MAX_ID_CHARS} characters, a request body up to {MAX_BODY_BYTES:,} bytes (413 above)."
+)
+EXAMPLE_TEXT = "배송이 2주째 안 와요. 환불해 주세요"
+OnError = Literal["request", "item"]
 
 
 class Item(BaseModel):
@@ -56,17 +96,72 @@ class Item(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    id: str | None = Field(default=None, max_length=MAX_ID_CHARS)
-    text: Text
+    id: Annotated[str | None, AfterValidator(_check_id)] = Field(
+        default=None,
+        max_length=MAX_ID_CHARS,
+        description="Your id, echoed in the result.",
+        json_schema_extra={"example": "T-1042"},
+    )
+    text: str = Field(
+        description=f"The feedback, Korean, English or mixed: 1 to {MAX_TEXT_CHARS:,} characters, not only "
+        "whitespace. Longer than the model's token limit is scored on its start and flagged `truncated`.",
+        json_schema_extra={"example": EXAMPLE_TEXT},
+    )
 
 
 class ClassifyRequest(BaseModel):
-    """``{"items": [{"id": "T-1", "text": "..."}], "explain": false}``: 1 to ``MAX_ITEMS`` items, no other fields."""
+    """``{"items": [{"id": "T-1", "text": "..."}]}``: 1 to ``MAX_ITEMS`` items; ``on_error``, ``explain`` optional."""
 
     model_config = ConfigDict(extra="forbid")
 
-    items: list[Item] = Field(min_length=1, max_length=MAX_ITEMS)
-    explain: StrictBool = False
+    items: list[Item] = Field(
+        min_length=1, max_length=MAX_ITEMS, description=f"1 to {MAX_ITEMS} items, scored in order. {LIMITS}"
+    )
+    on_error: OnError = Field(
+        default="request",
+        description="`request` (default): any empty or over-long text refuses the whole request with a 400. "
+        "`item`: such an item gets `{id, error}` in its slot and the others are scored.",
+    )
+    explain: StrictBool = Field(
+        default=False,
+        description="`true`: each scored result gets `evidence`, up to three spans per predicted label "
+        "(the words whose deletion lowers that label's probability most). Slower: one extra pass per word.",
+    )
+
+    @model_validator(mode="after")
+    def _check_texts(self) -> ClassifyRequest:
+        """With ``on_error="request"``, refuse every unscorable text at once, each at its own location."""
+        if self.on_error == "request":
+            errors = [
+                InitErrorDetails(type=PydanticCustomError("text_problem", problem), loc=("items", i, "text"), input=t)
+                for i, t in enumerate(item.text for item in self.items)
+                if (problem := text_problem(t)) is not None
+            ]
+            if errors:
+                raise ValidationError.from_exception_data(type(self).__name__, errors)
+        return self
+
+
+class SingleLabel(BaseModel):
+    """A head that picks exactly one label (sentiment, escalation)."""
+
+    label: str = Field(description="The decided label.", json_schema_extra={"example": "negative"})
+    scores: dict[str, float] = Field(
+        description="Calibrated probability of every label of the head (they add up to 1).",
+        json_schema_extra={"example": {"negative": 0.93, "neutral": 0.05, "positive": 0.02}},
+    )
+
+
+class MultiLabel(BaseModel):
+    """A head that picks any number of labels (themes), each against its own tuned threshold."""
+
+    labels: list[str] = Field(
+        description="The labels over their threshold; may be empty.", json_schema_extra={"example": ["speed"]}
+    )
+    scores: dict[str, float] = Field(
+        description="Calibrated probability of every label, each on its own (they need not add up to 1).",
+        json_schema_extra={"example": {"speed": 0.91, "empathy": 0.08, "resolution": 0.77, "trust": 0.11}},
+    )
 
 
 class Span(BaseModel):
@@ -82,31 +177,78 @@ class Span(BaseModel):
 class Evidence(BaseModel):
     """Up to three spans for the predicted sentiment, for each predicted theme, and for escalation unless low."""
 
-    sentiment: list[Span]
-    themes: dict[str, list[Span]]
-    escalation: list[Span]
+    sentiment: list[Span] = Field(description="Spans behind the decided sentiment label.")
+    themes: dict[str, list[Span]] = Field(
+        description="Spans per theme in `themes.labels`.",
+        json_schema_extra={"example": {"speed": [{"start": 9, "end": 12, "text": "열흘째", "weight": 0.21}]}},
+    )
+    escalation: list[Span] = Field(description="Spans behind the escalation label; empty when it is low.")
+
+
+EXAMPLE_RESULT = {
+    "id": "T-1042",
+    "language": "ko",
+    "sentiment": {"label": "negative", "scores": {"negative": 0.93, "neutral": 0.05, "positive": 0.02}},
+    "themes": {
+        "labels": ["speed", "resolution"],
+        "scores": {"speed": 0.91, "empathy": 0.08, "resolution": 0.77, "trust": 0.11},
+    },
+    "escalation": {"label": "medium", "scores": {"low": 0.10, "medium": 0.71, "high": 0.19}},
+    "truncated": False,
+}
 
 
 class Result(BaseModel):
-    """One item's result: ``id``, ``language``, one entry per task, ``truncated``; ``evidence`` only when asked."""
+    """The scores of one item."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(json_schema_extra={"example": EXAMPLE_RESULT})
 
-    evidence: Evidence | None = Field(default=None, exclude_if=lambda value: value is None)
+    id: str | None = Field(
+        description="The item's id as sent; null when none was sent.", json_schema_extra={"example": "T-1042"}
+    )
+    language: Literal["ko", "en", "mixed"] = Field(
+        description="Script of the text.", json_schema_extra={"example": "ko"}
+    )
+    sentiment: SingleLabel
+    themes: MultiLabel
+    escalation: SingleLabel = Field(
+        description="Escalation risk; `high` also wins below the most likely label once its probability "
+        "reaches the model's operating threshold (tuned on validation for recall)."
+    )
+    truncated: bool = Field(description="The text was longer than the model's token limit; its start was scored.")
+    evidence: Evidence | None = Field(
+        default=None,
+        exclude_if=lambda value: value is None,
+        description='Only with `"explain": true`: the spans behind each predicted label.',
+    )
+
+
+class ItemError(BaseModel):
+    """An item that was not scored (only with ``"on_error": "item"``)."""
+
+    id: str | None = Field(description="The item's id as sent.", json_schema_extra={"example": "T-1043"})
+    error: str = Field(
+        description="What to fix.",
+        json_schema_extra={"example": "text has 4,210 characters, over the limit of 4,000: split or shorten it"},
+    )
 
 
 class ClassifyResponse(BaseModel):
     """One result per item, in request order, and the tag of the model that scored them."""
 
-    results: list[Result]
-    model: str
+    results: list[Result | ItemError] = Field(
+        description="One entry per item, in request order: scores, or (with `on_error: item`) an error."
+    )
+    model: str = Field(
+        description="The store tag of the model that scored them.",
+        json_schema_extra={"example": "voc-classifier:abc123"},
+    )
 
 
 def score_texts(predictor: Predictor, texts: list[str]) -> list[dict[str, Any]]:
-    """Per-text results of the contract (no id), each flagged ``truncated`` when over ``max_length`` tokens."""
-    results = predictor.predict(texts)
-    counts = predictor.token_counts(texts)
-    return [{**r, "truncated": n > predictor.max_length} for r, n in zip(results, counts)]
+    """Per-text results of the contract (no id), each flagged ``truncated`` when over ``max_length`` tokens
+    (from the same tokenisation that scored it)."""
+    return predictor.predict(texts)
 
 
 def add_evidence(predictor: Predictor, texts: list[str], results: list[dict[str, Any]]) -> list[dict[str, Any]]:

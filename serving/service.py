@@ -5,49 +5,85 @@ Contract (../shared/DESIGN.md): ``{"items": [{"id": "T-1042", "text": "..."}]}``
 one result per item in request order, ``id`` echoed (``null`` when not sent).
 
 Model: ``$VOC_MODEL``, a store tag (default ``voc-classifier:latest``) or a model directory.
-``$VOC_TORCH_THREADS`` sets torch's intra-op threads (default: torch's choice, one per core);
-``$VOC_QUANTIZE=int8`` runs the encoder in dynamic int8 (faster, slightly less accurate: README).
+``$VOC_BACKEND`` picks the inference backend (``torch``, ``torch-int8``, ``onnx``, ``onnx-int8``; default:
+the model's own, chosen by ``voc export``'s accuracy gate: docs/performance.md). ``$VOC_TORCH_THREADS``
+sets torch's intra-op threads, ``$VOC_THREADS`` ONNX Runtime's (default: one per core).
 
-Bad input answers 4xx with a message that says what to fix, never 5xx:
+Bad input answers 4xx with a message that says what to fix, never 5xx, and is logged as one WARNING line
+without the request's text (``serving.logs``):
 
-- 400: empty or whitespace text, text over ``MAX_TEXT_CHARS`` characters, no items or more than
-  ``MAX_ITEMS``, unknown fields, wrong JSON shape or types, invalid JSON, a body that is not UTF-8;
+- 400: empty text or text with no visible characters, text over ``MAX_TEXT_CHARS`` characters, no items or
+  more than ``MAX_ITEMS``, unknown fields, wrong JSON shape or types, invalid JSON, a body that is not UTF-8
+  or starts with a byte-order mark, a body shorter than its Content-Length;
+- 404: a path the service does not have; 415: a body that is not ``application/json``;
 - 413: a body over ``MAX_BODY_BYTES``.
+
+Overload: when more than ``$VOC_MAX_QUEUE_TEXTS`` texts (default ``MAX_QUEUE_TEXTS``) already wait for the
+model, a request gets 503 with ``Retry-After`` at once (``serving.batcher``).
+
+A model that cannot be loaded stops the whole server at once (exit status 2) with one line naming the
+file, instead of BentoML restarting the worker forever.
 
 A text over the model's ``max_length`` tokens is scored on its first ``max_length`` tokens and flagged
 ``"truncated": true``. Concurrent requests share forward passes (``serving.batcher``: what queues while
 one batch runs goes into the next, up to ``MAX_BATCH_TEXTS`` texts). ``"explain": true`` adds each result's
 ``evidence`` (``models.evidence``), computed after the shared batch and outside the event loop.
-``/healthz``, ``/livez``, ``/readyz`` and ``/metrics`` (Prometheus) come from BentoML.
+``/healthz``, ``/livez`` and ``/readyz`` come from BentoML; ``/metrics`` (Prometheus) from ``serving.metrics``,
+with label sets bounded by the routes and the model's schema.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
+import signal
+import sys
 from pathlib import Path
+from typing import NoReturn
 
 os.environ.setdefault("BENTOML_DO_NOT_TRACK", "True")
 
 import bentoml  # noqa: E402
-import torch  # noqa: E402
+from starlette.responses import JSONResponse  # noqa: E402
 
+from models.errors import VocError  # noqa: E402
 from models.predictor import Predictor  # noqa: E402
-from models.store import MODEL_NAME, resolve_model  # noqa: E402
+from models.store import MODEL_NAME, looks_like_path, resolve_model  # noqa: E402
 
-from .batcher import MicroBatcher  # noqa: E402
-from .contract import MAX_BODY_BYTES, ClassifyRequest, ClassifyResponse, Item, add_evidence, score_texts  # noqa: E402
+from . import logs  # noqa: E402
+from .batcher import MicroBatcher, Overloaded  # noqa: E402
+from .contract import (  # noqa: E402
+    MAX_BODY_BYTES,
+    ClassifyRequest,
+    ClassifyResponse,
+    Item,
+    OnError,
+    add_evidence,
+    score_texts,
+    text_problem,
+)
 from .guard import RequestGuard  # noqa: E402
+from .home import DescribedService, pages  # noqa: E402
+from .metrics import HttpMetrics, PredictionMetrics  # noqa: E402
 
 MODEL_ENV = "VOC_MODEL"
 MODEL_REF = os.environ.get(MODEL_ENV, f"{MODEL_NAME}:latest")
 THREADS_ENV = "VOC_TORCH_THREADS"
-QUANTIZE_ENV = "VOC_QUANTIZE"
+QUEUE_ENV = "VOC_MAX_QUEUE_TEXTS"
 # Texts merged into one batch across requests (a request's own items are never split).
 MAX_BATCH_TEXTS = 64
 # A merged batch runs as length-sorted forward passes of this many texts, so short texts are not padded
 # to the longest one in the batch.
 FORWARD_BATCH = 8
+# Texts that may wait for the model before new requests get 503: four full batches, about 5 s of work for
+# the fp32 `default` model on 2 cores (README, Serving), so that an accepted request answers within ~7 s.
+MAX_QUEUE_TEXTS = 256
+# Every path the service answers; anything else is a 404 before BentoML routes it.
+ROUTES = {"/classify", "/healthz", "/livez", "/readyz", "/metrics", "/", "/docs", "/docs.json", "/schema.json"}
+
+logger = logging.getLogger("voc.service")
+logs.install()
 
 
 BATCH_TEXTS = bentoml.metrics.Histogram(
@@ -57,33 +93,75 @@ BATCH_TEXTS = bentoml.metrics.Histogram(
 )
 
 
-@bentoml.service(name="voc", traffic={"timeout": 30}, workers=1)
+def stop_server(message: str) -> NoReturn:
+    """Log ``message`` as one line and stop the whole server (BentoML would restart a failed worker forever)."""
+    logger.critical(message)
+    print(message, file=sys.stderr, flush=True)
+    os.kill(os.getppid(), signal.SIGTERM)  # the BentoML arbiter: it stops and exits
+    os._exit(2)
+
+
+def load_predictor() -> Predictor:
+    """The model named by ``$VOC_MODEL``, self-checked (``Predictor.load``); a bad one stops the server."""
+    if threads := os.environ.get(THREADS_ENV):
+        import torch  # only here: an ONNX backend runs without PyTorch in the process
+
+        torch.set_num_threads(int(threads))
+    try:
+        path, tag = resolve_model(MODEL_REF)
+        return Predictor.load(path, tag=tag, batch_size=FORWARD_BATCH)  # backend: $VOC_BACKEND or the model's
+    except VocError as e:
+        stop_server(f"voc service: cannot start: {e}")
+
+
+# BentoML's own HTTP metrics are off: they label every requested path (serving.metrics).
+@bentoml.asgi_app(pages, path="/", name="pages")
+@bentoml.service(
+    name="voc", traffic={"timeout": 30}, workers=1, metrics={"enabled": False}, service_class=DescribedService
+)
 class VocService:
     """Sentiment, service themes and escalation risk for Korean, English and mixed feedback."""
 
     # Declared so that `bentoml build` packs the store entry; a directory in $VOC_MODEL needs no store.
-    bento_model = None if Path(MODEL_REF).is_dir() else bentoml.models.BentoModel(MODEL_REF)
+    # A path that is no directory is left to load_predictor, which stops the server with one line.
+    bento_model = (
+        None if looks_like_path(MODEL_REF) or Path(MODEL_REF).is_dir() else bentoml.models.BentoModel(MODEL_REF)
+    )
 
     def __init__(self) -> None:
-        if threads := os.environ.get(THREADS_ENV):
-            torch.set_num_threads(int(threads))
-        path, tag = resolve_model(MODEL_REF)
-        quantize = os.environ.get(QUANTIZE_ENV, "") == "int8"
-        self.predictor = Predictor.load(path, quantize=quantize, tag=tag, batch_size=FORWARD_BATCH)
+        self.predictor = load_predictor()
         score_texts(self.predictor, ["warm-up"])  # the first request should not pay for lazy init
         self.batcher = MicroBatcher(
-            lambda texts: score_texts(self.predictor, texts), MAX_BATCH_TEXTS, BATCH_TEXTS.observe
+            lambda texts: score_texts(self.predictor, texts),
+            MAX_BATCH_TEXTS,
+            BATCH_TEXTS.observe,
+            max_waiting=int(os.environ.get(QUEUE_ENV, MAX_QUEUE_TEXTS)),
         )
+        self.answers = PredictionMetrics(self.predictor.schema)
 
     @bentoml.api(input_spec=ClassifyRequest)
-    async def classify(self, items: list[Item], explain: bool = False) -> ClassifyResponse:
-        """Score up to MAX_ITEMS feedback items: results in request order, ids echoed, with the model tag."""
-        texts = [item.text for item in items]
-        outputs = await self.batcher(texts)
-        if explain:
+    async def classify(
+        self, items: list[Item], on_error: OnError = "request", explain: bool = False
+    ) -> ClassifyResponse:
+        """Score 1 to 64 feedback items: results in request order, ids echoed, with the model tag. An empty or over-long text refuses the request (400), or with `"on_error": "item"` gets `{"id", "error"}` in its slot. With `"explain": true` each scored result also gets `evidence`. When the queue is full: 503 with Retry-After."""  # noqa: E501 (one line: the OpenAPI page shows it as Markdown, indentation included)
+        problems = [text_problem(item.text) for item in items]  # all None unless on_error is "item"
+        texts = [item.text for item, problem in zip(items, problems) if problem is None]
+        try:
+            outputs = await self.batcher(texts) if texts else []
+        except Overloaded as e:
+            headers = {"Retry-After": str(e.retry_after)}
+            return JSONResponse({"error": str(e)}, status_code=503, headers=headers)  # type: ignore[return-value]
+        self.answers.observe(outputs)
+        if explain and texts:
             outputs = await asyncio.to_thread(add_evidence, self.predictor, texts, outputs)
-        results = [{"id": item.id, **out} for item, out in zip(items, outputs)]
+        scored = iter(outputs)
+        results = [
+            {"id": item.id, "error": problem} if problem else {"id": item.id, **next(scored)}
+            for item, problem in zip(items, problems)
+        ]
         return ClassifyResponse(results=results, model=self.predictor.tag)
 
 
-VocService.add_asgi_middleware(RequestGuard, max_bytes=MAX_BODY_BYTES)
+# The first added is the outer one: every request, the guard's 4xx included, is counted.
+VocService.add_asgi_middleware(HttpMetrics, routes=ROUTES)
+VocService.add_asgi_middleware(RequestGuard, max_bytes=MAX_BODY_BYTES, routes=ROUTES)

@@ -1,106 +1,243 @@
-"""The batch scorer's summary beside its output: label counts per task and language, high-escalation rows first.
+"""The batch scorer's summary: what an analyst asks of a scored export, accumulated chunk by chunk.
 
-Counts accumulate chunk by chunk and only the ``TOP_ROWS`` most likely high-escalation rows are kept,
-so memory stays constant in the number of rows. Written as Markdown and as a self-contained HTML page
-with bar charts (matplotlib PNGs inlined). When the rows carry escalation evidence (``voc score --explain``),
-each high-escalation row shows its spans in context, bold in Markdown and ``<mark>``-ed in HTML.
+Counts per language and label, a "no theme" bucket per multi-label task, a cross-table of each
+multi-label task's labels against the other tasks, a trend by day (``date_column``), a breakdown by a
+chosen column (``group_column``), the most confident texts per theme, the most likely alert rows
+(``escalation = high``) and the first error rows. Only counters and small heaps are kept, so memory
+does not grow with the number of rows (a group column keeps at most ``MAX_GROUPS`` values, a date
+column one counter per calendar day). ``serving.summary_render`` turns it into Markdown and HTML.
+When the rows carry evidence for the alert task (``voc score --explain``), each alert row keeps its spans,
+shown in context: bold in Markdown and ``<mark>``-ed in HTML (``highlight``).
 """
 
 from __future__ import annotations
 
-import base64
+import datetime as dt
 import heapq
-import html
-import io
-from collections import Counter
-from collections.abc import Callable
+from collections import Counter, defaultdict
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from models.schema import LabelSchema
 
-ESCALATION, HIGH = "escalation", "high"
+if TYPE_CHECKING:
+    from models.predictor import Predictor
+
 TOP_ROWS = 100
+EXAMPLES_PER_LABEL = 3
+MAX_ERROR_ROWS = 50
+MAX_GROUPS = 1000
 SNIPPET_CHARS = 160
 CONTEXT_CHARS = 60  # shown on each side of an evidence span
-EVIDENCE = "evidence." + ESCALATION
+EVIDENCE = "evidence."  # + task: the scorer's evidence columns (serving.evidence_columns)
+ROWS = "rows"  # the row count's key inside a breakdown counter
+NONE = "(none)"  # the bucket of rows that got no label of a multi-label task
+OTHER = "(other)"  # group values beyond MAX_GROUPS
+
+
+@dataclass(frozen=True)
+class Alert:
+    """The label that routes a row to a senior human, and the operating threshold the model was saved with."""
+
+    task: str
+    label: str
+    threshold: float | None = None  # P(label) at which it wins even when another label is likelier
+    recall: float | None = None  # share of validation rows with the label that the threshold still caught
+
+    @classmethod
+    def of(cls, predictor: Predictor) -> Alert | None:
+        """The model's alert (``models.artifact.alert_of``) with its operating threshold; None if it has none."""
+        from models.artifact import alert_of
+
+        if (found := alert_of(predictor.meta)) is None:
+            return None
+        task, label = found
+        threshold = predictor.thresholds.get(task, {}).get(label)
+        recall = predictor.meta.get("training", {}).get("alert_recall")
+        return cls(task, label, None if threshold is None else float(threshold), recall and float(recall))
+
+
+@dataclass(frozen=True, order=True)
+class Example:
+    """One row shown in the summary; ordered by ``score``, then earlier rows first."""
+
+    score: float
+    neg_row: int
+    id: str
+    text: str
+    spans: tuple[tuple[int, int], ...] = field(default=(), compare=False)  # evidence in ``text`` (whole text)
+
+    @property
+    def row(self) -> int:
+        return -self.neg_row
+
+
+class TopK:
+    """The ``k`` highest-scoring examples seen so far (a min-heap)."""
+
+    def __init__(self, k: int) -> None:
+        self.k = k
+        self.heap: list[Example] = []
+
+    def add(self, example: Example) -> None:
+        (heapq.heappush if len(self.heap) < self.k else heapq.heappushpop)(self.heap, example)
+
+    def best(self) -> list[Example]:
+        return sorted(self.heap, reverse=True)
+
+
+class Breakdown:
+    """Label counts per key (a day, a group value, a theme): ``counts[key][(task, label)]`` and ``[ROWS]``."""
+
+    def __init__(self, max_keys: int | None = None) -> None:
+        self.max_keys = max_keys
+        self.counts: dict[Hashable, Counter] = defaultdict(Counter)
+
+    def add(self, keys: Iterable[Hashable], labels: Iterable[list[tuple[str, str]]]) -> None:
+        """Count one row per ``(key, row labels)`` pair."""
+        for key, row_labels in zip(keys, labels):
+            if self.max_keys is not None and key not in self.counts and len(self.counts) >= self.max_keys:
+                key = OTHER
+            counter = self.counts[key]
+            counter[ROWS] += 1
+            counter.update(row_labels)
 
 
 @dataclass
 class Summary:
-    """Running counts over the scored rows of one file."""
+    """Running counts over the scored rows of one file (see the module docstring)."""
 
     schema: LabelSchema
+    alert: Alert | None = None
+    text_column: str = "text"
+    id_column: str | None = None
+    date_column: str | None = None
+    group_column: str | None = None
     rows: int = 0
     errors: int = 0
-    counts: dict[str, Counter] = field(default_factory=dict)
-    # min-heap of (p_high, -row, id, text, evidence spans as (start, end)): the whole text when it has spans
-    high: list[tuple[float, int, str, str, tuple[tuple[int, int], ...]]] = field(default_factory=list)
+    undated: int = 0
+    languages: Counter = field(default_factory=Counter)
+    labels: Counter = field(default_factory=Counter)  # (task, label) -> rows
+    high: TopK = field(default_factory=lambda: TopK(TOP_ROWS))
+    examples: dict[tuple[str, str], TopK] = field(default_factory=dict)
+    error_rows: list[tuple[int, str, str]] = field(default_factory=list)
+    by_day: Breakdown = field(default_factory=Breakdown)
+    by_group: Breakdown = field(default_factory=lambda: Breakdown(MAX_GROUPS))
+    by_label: dict[str, Breakdown] = field(default_factory=lambda: defaultdict(Breakdown))
 
-    def update(self, scored: pd.DataFrame, first_row: int, text_column: str, id_column: str | None) -> None:
-        """Add one scored chunk (a RangeIndex; label columns as the scorer made them, themes as lists)."""
+    @classmethod
+    def for_predictor(cls, predictor: Predictor, **columns: Any) -> Summary:
+        """A summary of ``predictor``'s labels and alert; ``columns``: text/id/date/group column names."""
+        alert = Alert.of(predictor)
+        known = alert and alert.task in predictor.schema.names and alert.label in predictor.schema[alert.task].labels
+        return cls(predictor.schema, alert if known else None, **columns)
+
+    def update(self, scored: pd.DataFrame, first_row: int) -> None:
+        """Add one scored chunk (a RangeIndex; label columns as the scorer made them, multi-label ones as lists)."""
+        rows = range(first_row + 1, first_row + len(scored) + 1)
+        ids = scored[self.id_column].astype(str).tolist() if self.id_column else [f"row {n}" for n in rows]
+        failed = scored["error"].notna().tolist()
         self.rows += len(scored)
-        ok = scored[scored["error"].isna()]
-        self.errors += len(scored) - len(ok)
-        self.counts.setdefault("language", Counter()).update(ok["language"])
-        for task in self.schema.tasks:
-            values = ok[task.name].explode().dropna() if task.multi else ok[task.name]
-            self.counts.setdefault(task.name, Counter()).update(values)
-        prob = f"{ESCALATION}.{HIGH}"
-        if prob not in ok:
+        self.errors += sum(failed)
+        for row, ident, error, bad in zip(rows, ids, scored["error"], failed):
+            if bad and len(self.error_rows) < MAX_ERROR_ROWS:
+                self.error_rows.append((row, ident, str(error)))
+        ok_idx = [i for i, bad in enumerate(failed) if not bad]
+        if not ok_idx:
             return
-        for idx, row in ok[ok[ESCALATION] == HIGH].iterrows():
-            row_no = first_row + int(idx) + 1
-            ident = str(row[id_column]) if id_column else f"row {row_no}"
-            spans = tuple((s["start"], s["end"]) for s in row.get(EVIDENCE) or [])
-            text = str(row[text_column]) if spans else str(row[text_column])[:SNIPPET_CHARS]
-            entry = (float(row[prob]), -row_no, ident, text, spans)
-            (heapq.heappush if len(self.high) < TOP_ROWS else heapq.heappushpop)(self.high, entry)
+        ok = scored.iloc[ok_idx]
+        row_labels = [self._labels(record) for record in ok.to_dict("records")]
+        self.languages.update(ok["language"])
+        for labels in row_labels:
+            self.labels.update(labels)
+        self._add_breakdowns(ok, row_labels)
+        texts = ok[self.text_column].astype(str).str.slice(0, SNIPPET_CHARS).tolist()
+        ok_rows, ok_ids = [rows[i] for i in ok_idx], [ids[i] for i in ok_idx]
+        self._add_examples(ok, ok_rows, ok_ids, texts)
 
-    def top_high(self) -> list[tuple[float, int, str, str, tuple[tuple[int, int], ...]]]:
-        """High-escalation rows, most likely first: ``(p_high, row number, id, text, evidence spans)``."""
-        return [(p, -neg, ident, text, spans) for p, neg, ident, text, spans in sorted(self.high, reverse=True)]
-
-    def tables(self) -> list[tuple[str, list[tuple[str, int]]]]:
-        """``(title, [(label, count), ...])`` for languages and each task, in schema label order."""
-        out = [("language", sorted(self.counts.get("language", Counter()).items()))]
+    def _labels(self, record: dict[str, Any]) -> list[tuple[str, str]]:
+        """``(task, label)`` pairs of one scored row; a multi-label task with no label gives ``(task, NONE)``."""
+        out = []
         for task in self.schema.tasks:
-            counter = self.counts.get(task.name, Counter())
-            out.append((task.name, [(label, counter[label]) for label in task.labels]))
+            value = record[task.name]
+            if task.multi:
+                out += [(task.name, label) for label in value] or [(task.name, NONE)]
+            else:
+                out.append((task.name, value))
         return out
 
-    def markdown(self, source: str) -> str:
-        lines = [f"# Scoring summary: {source}", "", f"{self.rows:,} rows, {self.errors:,} with an error.", ""]
-        lines += [f"## High escalation (top {TOP_ROWS}, most likely first)", ""]
-        lines += ["| row | id | p(high) | text |", "|---:|---|---:|---|"]
-        for p, row_no, ident, text, spans in self.top_high():
-            lines.append(f"| {row_no} | {_md(ident)} | {p:.3f} | {highlight(text, spans, _md, ('**', '**'))} |")
-        for title, counts in self.tables():
-            lines += ["", f"## {title}", "", "| label | rows |", "|---|---:|"]
-            lines += [f"| {label} | {n:,} |" for label, n in counts]
-        return "\n".join(lines) + "\n"
+    def _add_breakdowns(self, ok: pd.DataFrame, row_labels: list[list[tuple[str, str]]]) -> None:
+        if self.date_column:
+            days = [_day(value) for value in ok[self.date_column]]
+            self.undated += days.count(None)
+            dated = [(d, labels) for d, labels in zip(days, row_labels) if d is not None]
+            self.by_day.add((d for d, _ in dated), (labels for _, labels in dated))
+        if self.group_column:
+            groups = ["" if pd.isna(v) else str(v) for v in ok[self.group_column]]
+            self.by_group.add(groups, row_labels)
+        for task in self.schema.tasks:
+            if task.multi:
+                # One count per (label, row): a row with two themes counts under both.
+                keyed = [
+                    (label, [pair for pair in row if pair[0] != task.name])
+                    for row in row_labels
+                    for name, label in row
+                    if name == task.name
+                ]
+                self.by_label[task.name].add((k for k, _ in keyed), (v for _, v in keyed))
 
-    def html(self, source: str) -> str:
-        esc = html.escape
-        parts = [
-            f"<!doctype html><meta charset='utf-8'><title>Scoring summary: {esc(source)}</title>",
-            "<style>body{font-family:sans-serif;max-width:960px;margin:auto}"
-            "td,th{border:1px solid #ccc;padding:2px 6px}table{border-collapse:collapse}</style>",
-            f"<h1>Scoring summary: {esc(source)}</h1><p>{self.rows:,} rows, {self.errors:,} with an error.</p>",
-            f"<h2>High escalation (top {TOP_ROWS}, most likely first)</h2>",
-            "<table><tr><th>row</th><th>id</th><th>p(high)</th><th>text</th></tr>",
-        ]
-        for p, row_no, ident, text, spans in self.top_high():
-            cell = highlight(text, spans, esc, ("<mark>", "</mark>"))
-            parts.append(f"<tr><td>{row_no}</td><td>{esc(ident)}</td><td>{p:.3f}</td><td>{cell}</td></tr>")
-        parts.append("</table>")
-        for title, counts in self.tables():
-            rows = "".join(f"<tr><td>{esc(label)}</td><td>{n:,}</td></tr>" for label, n in counts)
-            parts.append(f"<h2>{esc(title)}</h2><img alt='{esc(title)} counts' src='{_bar_chart(title, counts)}'>")
-            parts.append(f"<table><tr><th>label</th><th>rows</th></tr>{rows}</table>")
-        return "\n".join(parts) + "\n"
+    def _add_examples(self, ok: pd.DataFrame, rows: list[int], ids: list[str], texts: list[str]) -> None:
+        """Keep the most confident texts per multi-label label and the likeliest alert rows."""
+        for task in self.schema.tasks:
+            if not task.multi:
+                continue
+            for label in task.labels:
+                top = self.examples.setdefault((task.name, label), TopK(EXAMPLES_PER_LABEL))
+                probs = ok[f"{task.name}.{label}"].tolist()
+                for p, has, row, ident, text in zip(probs, ok[task.name], rows, ids, texts):
+                    if label in has:
+                        top.add(Example(float(p), -row, ident, text))
+        if self.alert is not None:
+            decided = ok[self.alert.task].tolist()
+            probs = ok[f"{self.alert.task}.{self.alert.label}"].tolist()
+            evidence = ok.get(EVIDENCE + self.alert.task, pd.Series([None] * len(ok))).tolist()
+            full = ok[self.text_column].astype(str).tolist()
+            for p, label, row, ident, text, whole, found in zip(probs, decided, rows, ids, texts, full, evidence):
+                if label == self.alert.label:
+                    spans = tuple((s["start"], s["end"]) for s in found or [])
+                    self.high.add(Example(float(p), -row, ident, whole if spans else text, spans))
+
+    def label_counts(self) -> list[tuple[str, list[tuple[str, int]]]]:
+        """``(title, [(label, rows), ...])`` for languages and each task in schema label order (plus NONE)."""
+        out = [("language", sorted(self.languages.items()))]
+        for task in self.schema.tasks:
+            names = [*task.labels, NONE] if task.multi else list(task.labels)
+            out.append((task.name, [(label, self.labels[(task.name, label)]) for label in names]))
+        return out
+
+
+def _day(value: object) -> dt.date | None:
+    """The calendar day of a date or timestamp as written (its own time zone, not UTC); ``None`` if unreadable."""
+    if value is pd.NaT:
+        return None
+    if isinstance(value, dt.datetime | dt.date):
+        return value.date() if isinstance(value, dt.datetime) else value
+    if not isinstance(value, str) or not value.strip():
+        return None
+    try:
+        stamp = pd.Timestamp(value.strip())
+    except (ValueError, OverflowError):
+        return None
+    return None if pd.isna(stamp) else stamp.date()
+
+
+def summary_paths(output: Path) -> tuple[Path, Path]:
+    """Where the summary of ``output`` goes: ``OUT.summary.md`` and ``OUT.summary.html``."""
+    return output.with_name(output.name + ".summary.md"), output.with_name(output.name + ".summary.html")
 
 
 def highlight(
@@ -128,33 +265,3 @@ def highlight(
         out.append(escape(text[cursor:hi]))
     out.append("…" if windows[-1][1] < len(text) else "")
     return "".join(out)
-
-
-def _md(text: str) -> str:
-    """Text safe inside a Markdown table cell."""
-    return text.replace("|", "\\|").replace("\n", " ")
-
-
-def _bar_chart(title: str, counts: list[tuple[str, int]]) -> str:
-    """A horizontal bar chart as a PNG data URI."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6, 0.4 * max(len(counts), 2) + 0.8))
-    labels = [label for label, _ in counts]
-    ax.barh(labels, [n for _, n in counts], color="#4c72b0")
-    ax.invert_yaxis()
-    ax.set_title(title)
-    ax.set_xlabel("rows")
-    fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=80)
-    plt.close(fig)
-    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
-
-
-def summary_paths(output: Path) -> tuple[Path, Path]:
-    """Where the summary of ``output`` goes: ``OUT.summary.md`` and ``OUT.summary.html``."""
-    return output.with_name(output.name + ".summary.md"), output.with_name(output.name + ".summary.html")

@@ -81,13 +81,15 @@ def tiny_model_dir(tiny_backbone, tmp_path_factory):
 
     torch.manual_seed(0)
     encoder, tokenizer = load_backbone(tiny_backbone)
-    model = VocClassifier(encoder, LabelSchema.load())
+    schema = LabelSchema.load()
+    model = VocClassifier(encoder, schema)
     meta = {
         "base_model": tiny_backbone,
         "text_prefix": "",
         "max_length": 64,
-        "thresholds": {"themes": {"speed": 0.5, "empathy": 0.5, "resolution": 0.5, "trust": 0.5}},
-        "temperatures": {"sentiment": 1.0, "themes": 1.0, "escalation": 1.0},
+        "thresholds": {t.name: dict.fromkeys(t.labels, 0.5) for t in schema.tasks if t.multi},
+        "temperatures": dict.fromkeys(schema.names, 1.0),
+        "alert": "escalation.high",
     }
     return save_model(tmp_path_factory.mktemp("models") / "tiny", model, tokenizer, meta)
 

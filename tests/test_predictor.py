@@ -13,12 +13,13 @@ def test_predict_follows_the_contract(tiny_model_dir):
     assert len(results) == len(TEXTS)
     assert [r["language"] for r in results] == ["ko", "en", "mixed", "en"]
     for r in results:
-        assert r["sentiment"]["label"] in ("negative", "neutral", "positive")
-        assert set(r["sentiment"]["scores"]) == {"negative", "neutral", "positive"}
-        assert abs(sum(r["sentiment"]["scores"].values()) - 1) < 1e-3
-        assert set(r["themes"]["scores"]) == {"speed", "empathy", "resolution", "trust"}
-        assert set(r["themes"]["labels"]) <= set(r["themes"]["scores"])
-        assert r["escalation"]["label"] in ("low", "medium", "high")
+        for task in predictor.schema.tasks:
+            assert list(r[task.name]["scores"]) == list(task.labels)
+            if task.multi:
+                assert set(r[task.name]["labels"]) <= set(task.labels)
+            else:
+                assert r[task.name]["label"] in task.labels
+                assert abs(sum(r[task.name]["scores"].values()) - 1) < 1e-3
 
 
 def test_predictions_do_not_depend_on_batching(tiny_model_dir):
@@ -30,8 +31,9 @@ def test_predictions_do_not_depend_on_batching(tiny_model_dir):
 
 def test_thresholds_pick_themes(tiny_model_dir):
     predictor = Predictor.load(tiny_model_dir)
-    predictor.thresholds = {"themes": {"speed": 0.0, "empathy": 1.01, "resolution": 1.01, "trust": 1.01}}
-    assert all(r["themes"]["labels"] == ["speed"] for r in predictor.predict(TEXTS))
+    first, *rest = predictor.schema["themes"].labels
+    predictor.thresholds = {"themes": {first: 0.0, **dict.fromkeys(rest, 1.01)}}
+    assert all(r["themes"]["labels"] == [first] for r in predictor.predict(TEXTS))
 
 
 def test_temperature_softens_probabilities():
@@ -54,14 +56,16 @@ def test_loading_a_non_model_directory_says_what_to_do(tmp_path):
 
 
 def test_register_and_resolve_from_store(tiny_model_dir):
-    from models.store import register, resolve_model
+    from models.store import ModelNotFoundError, register, resolve_model
 
     tag = register(tiny_model_dir, metadata={"note": "test"})
     assert tag.startswith("voc-classifier:")
     path, resolved = resolve_model("voc-classifier:latest")
     assert resolved == tag and (path / "voc.json").is_file()
-    with pytest.raises(FileNotFoundError, match="voc train"):
+    with pytest.raises(ModelNotFoundError, match="voc-classifier:nope: not a model directory and not in the BentoML"):
         resolve_model("voc-classifier:nope")
+    with pytest.raises(ModelNotFoundError, match="no such model directory; check the path"):
+        resolve_model("models/nope")
 
 
 def test_interrupted_registration_leaves_nothing_in_store(tiny_model_dir, monkeypatch):

@@ -58,8 +58,8 @@ def trained_parts(tiny_backbone):
         "temperatures": {"sentiment": 1.7, "themes": 0.8, "escalation": 1.3},
         "ngram_weights": {"sentiment": 0.9, "themes": 1.4, "escalation": 0.6},
         "thresholds": {
-            "themes": {"speed": 0.3, "empathy": 0.55, "resolution": 0.45, "trust": 0.6},
-            "escalation": {"high": 0.25},
+            "themes": {label: 0.3 + 0.1 * i for i, label in enumerate(schema["themes"].labels)},
+            "escalation": {schema["escalation"].labels[-1]: 0.25},
         },
     }
     return model, tokenizer, meta, fitted_ngram(schema)

@@ -66,14 +66,13 @@ def test_every_row_comes_back_with_its_columns_and_predictions(predictor, tmp_pa
     assert [e is None or pd.isna(e) for e in errors] == SCORED
     assert "empty" in errors[2] and "empty" in errors[3] and "over the limit" in errors[4]
     scored = got[SCORED]
-    assert scored["sentiment"].isin(["negative", "neutral", "positive"]).all()
-    assert scored["escalation"].isin(["low", "medium", "high"]).all()
+    for task in predictor.schema.tasks:
+        if not task.multi:
+            assert scored[task.name].isin(task.labels).all()
     assert scored["sentiment.negative"].astype(float).between(0, 1).all()
     themes = scored["themes"].iloc[0]
-    if out_ext == ".csv":
-        assert all(t in {"speed", "empathy", "resolution", "trust"} for t in themes.split("|") if t)
-    else:
-        assert set(themes) <= {"speed", "empathy", "resolution", "trust"}
+    known = set(predictor.schema["themes"].labels)
+    assert set(themes.split("|") if out_ext == ".csv" else themes) - {""} <= known
     failed = got[[not s for s in SCORED]]
     assert (failed["sentiment"].replace("", None).isna()).all()
     assert all(p.is_file() for p in summary_paths(out))
@@ -93,13 +92,13 @@ def test_non_string_and_missing_text_and_bad_jsonl_lines_are_row_errors(predicto
     src.write_text("\n".join(lines) + "\n", encoding="utf-8")
     out = score_file(predictor, src, tmp_path / "out.jsonl", "review", progress=False).output
     records = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
-    assert records[0]["error"] is None and records[0]["sentiment"] in ("negative", "neutral", "positive")
+    assert records[0]["error"] is None and records[0]["sentiment"] in predictor.schema["sentiment"].labels
     got = pd.DataFrame(records)
     assert len(got) == 6  # the blank line is not a row
     assert "not int" in got["error"][1].replace("string, ", "")
     assert "missing" in got["error"][2] and "missing" in got["error"][5]
     assert "line 4 is not valid JSON" in got["error"][3] and "line 5 is a JSON list" in got["error"][4]
-    assert list(got.columns[:2]) == ["review", "other"]
+    assert list(records[2])[0] == "other" and "other" not in records[0]  # a key a line lacks stays absent
 
 
 def test_missing_text_column_names_the_columns_found(predictor, tmp_path):
@@ -154,13 +153,60 @@ def test_summary_counts_and_lists_high_escalation_first(predictor, tmp_path, mon
     score_file(predictor, write_input(tmp_path / "in.csv"), out, "review", "ticket", chunk_rows=2, progress=False)
     got = read_output(out)
     md, html = (p.read_text(encoding="utf-8") for p in summary_paths(out))
-    assert md.index("## High escalation") < md.index("## sentiment")
+    assert md.index("## Needs a human first: escalation = high") < md.index("## sentiment")
     assert f"{len(ROWS)} rows, {SCORED.count(False)} with an error" in md
     assert md.index("| 6 | 012 | 0.900 |") < md.index("| 1 | 007 | 0.800 |")
     for label, n in got["sentiment"][SCORED].value_counts().items():
         assert f"| {label} | {n} |" in md
     assert "| high | 2 |" in md and "| ko | 1 |" in md
-    assert html.count("data:image/png;base64,") == 4  # language and the three tasks
+    assert "| 3 | 009 | text is empty" in md  # error rows, by row and id
+    assert "data:image/png;base64," not in html  # no date column: no trend chart, and counts are tables
+
+
+def test_csv_output_starts_with_a_bom_and_reads_back(predictor, tmp_path):
+    src = write_input(tmp_path / "in.csv")
+    out = score_file(predictor, src, tmp_path / "out.csv", "review", "ticket", progress=False).output
+    assert out.read_bytes().startswith(b"\xef\xbb\xbf")
+    assert list(read_output(out).columns[:2]) == ["ticket", "review"]  # pandas drops the BOM
+    assert [c for _, c in zip(range(2), batch.read_chunks(out))][0].columns[0] == "ticket"
+    plain = score_file(predictor, src, tmp_path / "plain.csv", "review", bom=False, progress=False).output
+    assert plain.read_bytes().startswith(b"ticket,")
+
+
+def test_trend_and_group_by_reach_the_summary(predictor, tmp_path):
+    rows = [{**r, "day": f"2026-10-0{i + 1}", "channel": "app" if i % 2 else "email"} for i, r in enumerate(ROWS)]
+    src = write_input(tmp_path / "in.jsonl", rows)
+    out = tmp_path / "out.parquet"
+    score_file(predictor, src, out, "review", date_column="day", group_column="channel", progress=False)
+    md, html = (p.read_text(encoding="utf-8") for p in summary_paths(out))
+    assert "## Trend per day (day)" in md and "| 2026-10-06 | 1 |" in md
+    assert "## By channel" in md and "| app | 2 |" in md  # rows 2, 4, 6 are app; row 4 has an error
+    assert html.count("data:image/png;base64,") == 1
+    with pytest.raises(ScoreError, match="no group-by column 'shop'"):
+        score_file(predictor, src, tmp_path / "x.csv", "review", group_column="shop", progress=False)
+
+
+def test_progress_moves_per_forward_batch_with_a_total(predictor, tmp_path, monkeypatch):
+    updates, totals = [], []
+
+    class Bar:
+        def __init__(self, total, **kwargs):
+            totals.append(total)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def update(self, n):
+            updates.append(n)
+
+    monkeypatch.setattr(batch, "tqdm", Bar)
+    src = write_input(tmp_path / "in.csv", ROWS * 3)
+    score_file(predictor, src, tmp_path / "out.csv", "review", chunk_rows=100, progress=True)
+    assert totals == [len(ROWS) * 3] and sum(updates) == len(ROWS) * 3
+    assert len([n for n in updates if n]) >= 9 // predictor.batch_size + 1  # 9 scorable rows, batches of 2
 
 
 def test_voc_score_command(tiny_model_dir, tmp_path, capsys):
@@ -173,3 +219,18 @@ def test_voc_score_command(tiny_model_dir, tmp_path, capsys):
     assert f"{len(ROWS)} rows" in capsys.readouterr().out and out.is_file()
     assert voc.main([*args[:3], "body", *args[4:]]) == 2
     assert "columns found: ticket, review, stars" in capsys.readouterr().err
+
+
+def test_a_wrong_column_is_reported_before_the_model_loads(tmp_path, capsys, monkeypatch):
+    import voc
+
+    def no_load(*args, **kwargs):
+        pytest.fail("the model was loaded before the columns were checked")
+
+    monkeypatch.setattr(Predictor, "load", no_load)
+    src = write_input(tmp_path / "in.csv")
+    args = ["score", str(src), "--text-column", "body", "--output", str(tmp_path / "o.csv"), "--model", "nowhere"]
+    assert voc.main(args) == 2
+    assert "no text column 'body'; columns found: ticket, review, stars" in capsys.readouterr().err
+    assert voc.main([*args[:3], "review", *args[4:], "--date-column", "when"]) == 2
+    assert "no date column 'when'" in capsys.readouterr().err

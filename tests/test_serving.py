@@ -1,59 +1,41 @@
-"""The real service (`bentoml serve` on a free loopback port) with the tiny model: contract, health, bad input."""
+"""The real service (`voc serve` on a free loopback port) with the tiny model: contract, health, bad input,
+bounded metrics, client errors logged without their text, metrics of its own per service."""
 
 from __future__ import annotations
 
 import concurrent.futures
-import os
+import json
 import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import httpx
 import pytest
 
-from serving.contract import MAX_BODY_BYTES, MAX_ITEMS, MAX_TEXT_CHARS
+from models.schema import LabelSchema
+from serving.contract import MAX_BODY_BYTES, MAX_ID_CHARS, MAX_ITEMS, MAX_TEXT_CHARS
+from serving.guard import BODY_IDLE_SECONDS
+from serving.reliability import Tally
+from serving.reliability.http_cases import CASES, run_http_cases
+from serving.reliability.server import voc_serve
+from serving.reliability.soak import corrupt_model_serve
 
 REPO = Path(__file__).resolve().parents[1]
+SCHEMA = LabelSchema.load()  # the tiny model's heads are built from the bundled schema
 TEXTS = ["배송이 2주째 안 와요. 환불해 주세요", "the agent was kind and fixed it", "환불 refund please", "ok"]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+@pytest.fixture(scope="module")
+def served(tiny_model_dir, tmp_path_factory):
+    """``(base URL, log file, BentoML home)`` of a running service; the server is stopped after the module."""
+    home, log = tmp_path_factory.mktemp("bentoml"), tmp_path_factory.mktemp("serve") / "serve.log"
+    with voc_serve(tiny_model_dir, home, log) as server:
+        yield server.url, log, home
 
 
 @pytest.fixture(scope="module")
-def url(tiny_model_dir, tmp_path_factory):
-    """Base URL of a running service; the server is stopped after the module."""
-    port = free_port()
-    env = {**os.environ, "VOC_MODEL": str(tiny_model_dir), "BENTOML_HOME": str(tmp_path_factory.mktemp("bentoml"))}
-    log = tmp_path_factory.mktemp("serve") / "serve.log"
-    cmd = [sys.executable, "-m", "bentoml", "serve", "serving.service:VocService", "--host", "127.0.0.1"]
-    with open(log, "wb") as out:
-        proc = subprocess.Popen([*cmd, "--port", str(port)], cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            assert proc.poll() is None, f"bentoml serve exited:\n{log.read_text()[-3000:]}"
-            try:
-                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            time.sleep(0.3)
-        else:
-            pytest.fail(f"service not ready in 90 s:\n{log.read_text()[-3000:]}")
-        yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+def url(served) -> str:
+    return served[0]
 
 
 def classify(url: str, body, **kwargs) -> httpx.Response:
@@ -72,9 +54,9 @@ def test_contract_order_and_ids(url):
     for r in body["results"]:
         assert set(r) == {"id", "language", "sentiment", "themes", "escalation", "truncated"}
         assert r["sentiment"]["label"] in r["sentiment"]["scores"]
-        assert set(r["themes"]["scores"]) == {"speed", "empathy", "resolution", "trust"}
+        for task in SCHEMA.tasks:
+            assert list(r[task.name]["scores"]) == list(task.labels)
         assert set(r["themes"]["labels"]) <= set(r["themes"]["scores"])
-        assert set(r["escalation"]["scores"]) == {"low", "medium", "high"}
         assert r["truncated"] is False
 
 
@@ -119,11 +101,35 @@ def test_health_readiness_and_metrics(url):
     assert 'endpoint="/classify"' in metrics.text and "voc_batch_texts" in metrics.text
 
 
+def test_unknown_paths_are_404_and_share_one_metrics_label(url):
+    paths = [f"/no/such/{i}" for i in range(30)] + ["/../../etc/passwd", "/classify/x"]
+    assert {httpx.get(f"{url}{p}").status_code for p in paths} == {404}
+    assert "no such path" in httpx.get(f"{url}/nope").json()["error"]
+    metrics = httpx.get(f"{url}/metrics").text
+    assert "/no/such" not in metrics and "passwd" not in metrics
+    assert 'voc_http_requests_total{endpoint="other",http_response_code="404"}' in metrics
+
+
+def test_answers_are_counted_per_label_of_the_schema_and_request_size(url):
+    from models.schema import LabelSchema
+
+    classify(url, {"items": [{"text": t} for t in TEXTS]})
+    metrics = httpx.get(f"{url}/metrics").text
+    for task in LabelSchema.load().tasks:
+        for label in task.labels:
+            assert f'voc_predicted_labels_total{{label="{label}",task="{task.name}"}}' in metrics
+    assert 'voc_predicted_labels_total{label="mixed",task="language"}' in metrics
+    assert 'voc_request_items_bucket{le="4.0"}' in metrics
+
+
 @pytest.mark.parametrize(
     ("body", "fragment"),
     [
         ({"items": [{"text": ""}]}, "empty"),
         ({"items": [{"text": " \n\t "}]}, "empty"),
+        ({"items": [{"text": "\u200b\u200d\ufeff"}]}, "no visible characters"),
+        ({"items": [{"text": "\u202e"}]}, "no visible characters"),
+        ({"items": [{"text": "\x00\x00"}]}, "no visible characters"),
         ({"items": [{"text": "x" * (MAX_TEXT_CHARS + 1)}]}, "over the limit"),
         ({"items": [{"text": "ok"}] * (MAX_ITEMS + 1)}, "at most"),
         ({"items": []}, "at least 1"),
@@ -169,3 +175,122 @@ def test_oversized_chunked_body_is_a_413(url):
 
     resp = httpx.post(f"{url}/classify", content=chunks(), headers={"content-type": "application/json"})
     assert resp.status_code == 413
+
+
+@pytest.mark.parametrize(
+    "content_type", ["text/plain", "multipart/form-data; boundary=x", "application/x-www-form-urlencoded"]
+)
+def test_a_body_that_is_not_json_is_a_415(url, content_type):
+    resp = httpx.post(f"{url}/classify", content=b'{"items": [{"text": "ok"}]}', headers={"content-type": content_type})
+    assert resp.status_code == 415 and "application/json" in resp.json()["error"]
+
+
+def test_a_byte_order_mark_is_a_400_that_says_so(url):
+    body = b"\xef\xbb\xbf" + json.dumps({"items": [{"text": "ok"}]}).encode()
+    resp = httpx.post(f"{url}/classify", content=body, headers={"content-type": "application/json"})
+    assert resp.status_code == 400 and "byte-order mark" in resp.json()["error"]
+
+
+def test_the_worst_case_request_within_the_item_limits_fits_the_body_cap(url):
+    emoji = "\U0001f600"
+    items = [{"id": emoji * MAX_ID_CHARS, "text": emoji * MAX_TEXT_CHARS} for _ in range(MAX_ITEMS)]
+    body = json.dumps({"items": items}, indent=2).encode()  # ensure_ascii: 12 bytes per emoji
+    assert len(body) <= MAX_BODY_BYTES
+    resp = httpx.post(f"{url}/classify", content=body, headers={"content-type": "application/json"}, timeout=60)
+    assert resp.status_code == 200, resp.text[:300]
+    assert len(resp.json()["results"]) == MAX_ITEMS
+
+
+def test_a_body_shorter_than_its_content_length_is_a_400_without_waiting_for_the_timeout(url):
+    host, port = url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=30) as conn:
+        head = "POST /classify HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n"
+        started = time.monotonic()
+        conn.sendall(head.encode() + b'{"items": [')
+        answer = ""
+        while "}" not in answer:
+            answer += conn.recv(4096).decode()
+    assert answer.startswith("HTTP/1.1 400") and "ended short" in answer
+    assert time.monotonic() - started < BODY_IDLE_SECONDS + 3
+
+
+def test_client_errors_are_logged_as_one_warning_line_without_the_text(served):
+    url, log, _ = served
+    secret = "SECRET-CUSTOMER-TEXT"
+    for body in ({"items": [{"text": secret * 300}]}, {"items": [{"text": secret, "extra": secret}]}):
+        assert classify(url, body).status_code == 400
+    time.sleep(0.5)
+    text = log.read_text(errors="replace")
+    assert secret not in text and "Traceback" not in text
+    assert "WARNING" in text and "client error on /classify [POST]: 400" in text
+
+
+def test_a_second_service_on_the_host_keeps_the_first_ones_metrics(served, tiny_model_dir, tmp_path):
+    url, _, home = served
+    classify(url, {"items": [{"text": "ok"}]})
+    series = 'voc_http_requests_total{endpoint="/classify",http_response_code="200"}'
+    assert series in httpx.get(f"{url}/metrics").text
+    with voc_serve(tiny_model_dir, home, tmp_path / "second.log") as server:
+        second = server.url
+        assert httpx.get(f"{second}/readyz").status_code == 200
+        assert series in httpx.get(f"{url}/metrics").text
+    assert sorted(p.name for p in (home / "prometheus").iterdir()) == sorted(
+        f"voc-127.0.0.1-{u.rsplit(':', 1)[1]}" for u in (url, second)
+    )
+
+
+def test_a_model_that_cannot_load_stops_voc_serve_at_once_with_one_line(tiny_model_dir, tmp_path, monkeypatch):
+    monkeypatch.setenv("BENTOML_HOME", str(tmp_path / "bentoml"))
+    tally = Tally()
+    note = corrupt_model_serve(tiny_model_dir, tmp_path, tally)
+    assert (tally.failures, tally.crashes) == ([], 0), note
+    assert "exited 2" in note and "heads.safetensors" in note
+
+
+def test_the_reliability_suite_http_cases_get_their_expected_answers_and_no_5xx(served):
+    url, log, _ = served
+    tally = Tally()
+    run_http_cases(url, tally)
+    assert tally.tried["http"] == len(CASES) + 1 >= 40
+    assert (tally.failures, tally.server_errors, tally.crashes) == ([], 0, 0)
+    assert "Traceback" not in log.read_text(errors="replace")
+
+
+def test_on_error_item_scores_the_good_items_and_reports_the_bad_ones(url):
+    items = [{"id": f"T-{i}", "text": "ok"} for i in range(MAX_ITEMS)]
+    items[5] = {"id": "T-5", "text": " "}
+    resp = classify(url, {"items": items, "on_error": "item"})
+    assert resp.status_code == 200, resp.text
+    results = resp.json()["results"]
+    assert [r["id"] for r in results] == [item["id"] for item in items]
+    assert results[5]["id"] == "T-5" and results[5]["error"].startswith("text is empty or has no visible characters")
+    assert all("sentiment" in r for i, r in enumerate(results) if i != 5)
+    refused = classify(url, {"items": items})
+    assert refused.status_code == 400 and refused.json()["detail"][0]["loc"] == ["items", 5, "text"]
+    assert classify(url, {"items": items, "on_error": "skip"}).status_code == 400
+
+
+def test_openapi_describes_typed_results_with_examples(url):
+    spec = httpx.get(f"{url}/docs.json").json()
+    schemas = spec["components"]["schemas"]
+    result = schemas["Result"]["properties"]
+    assert {"id", "language", "sentiment", "themes", "escalation", "truncated"} <= set(result)
+    assert schemas["SingleLabel"]["properties"]["scores"]["additionalProperties"] == {"type": "number"}
+    assert "ItemError" in schemas and "on_error" in schemas["ClassifyRequestIODescriptor"]["properties"]
+    # Swagger UI invents "additionalProp1" for a map without an example: every map has one.
+    maps = [
+        s for schema in schemas.values() for s in schema.get("properties", {}).values() if "additionalProperties" in s
+    ]
+    assert maps and all("example" in s for s in maps)
+    description = spec["info"]["description"]
+    assert "BentoML" not in description and f"{MAX_ITEMS} items" in description and "413" in description
+    assert f"{MAX_TEXT_CHARS:,}" in schemas["Item"]["properties"]["text"]["description"]
+
+
+def test_home_page_and_docs_are_the_services_own(url):
+    home = httpx.get(f"{url}/")
+    assert home.status_code == 200 and "curl" in home.text and 'href="docs"' in home.text
+    assert "googletagmanager" not in home.text
+    docs = httpx.get(f"{url}/docs")
+    assert docs.status_code == 200 and "swagger-ui" in docs.text
+    assert httpx.get(f"{url}/static_content/swagger-ui-bundle.js").status_code == 200

@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from serving.batcher import MicroBatcher
+from serving.batcher import MicroBatcher, Overloaded
 
 
 def test_concurrent_calls_share_batches_and_get_their_own_results():
@@ -41,3 +41,27 @@ def test_an_error_reaches_every_caller_of_the_batch():
 
     with pytest.raises(RuntimeError, match="model failed"):
         asyncio.run(main())
+
+
+def test_a_full_queue_sheds_load_at_once_and_frees_up_after():
+    gate = threading.Event()
+
+    def fn(texts: list[str]) -> list[str]:
+        gate.wait(5)
+        return texts
+
+    async def main() -> None:
+        batcher = MicroBatcher(fn, max_texts=2, on_batch=lambda n: None, max_waiting=4)
+        running = asyncio.create_task(batcher(["a", "b"]))  # taken by the worker at once
+        await asyncio.sleep(0.05)
+        queued = [asyncio.create_task(batcher(["c", "d"])), asyncio.create_task(batcher(["e", "f"]))]
+        await asyncio.sleep(0.05)
+        assert batcher.waiting == 4
+        with pytest.raises(Overloaded, match="4 texts waiting") as shed:
+            await asyncio.wait_for(batcher(["g"]), 0.5)  # answered at once, not after the queue drains
+        assert shed.value.retry_after >= 1
+        gate.set()
+        assert await asyncio.gather(running, *queued) == [["a", "b"], ["c", "d"], ["e", "f"]]
+        assert batcher.waiting == 0 and await batcher(["h"]) == ["h"]
+
+    asyncio.run(main())

@@ -55,7 +55,7 @@ def tiny_config(tmp_path, tiny_backbone):
 
 
 def test_unknown_key_fails_before_training():
-    with pytest.raises(ConfigError, match="unknown key.*epoch_count"):
+    with pytest.raises(ConfigError, match=r"^unknown key\(s\) \['epoch_count'\]; allowed"):
         load_config(None, ["epoch_count=3"])
 
 
@@ -182,3 +182,27 @@ def test_unknown_alert_label_fails_before_training(tiny_config, monkeypatch):
     monkeypatch.setattr(trainer.Trainer, "fit", lambda *a: pytest.fail("training started"))
     with pytest.raises(ConfigError, match="escalation.urgent"):
         train.main(config)
+
+
+def test_train_help_documents_every_setting():
+    import dataclasses
+
+    from training.config import TrainConfig, settings_help
+
+    text = settings_help()
+    for f in dataclasses.fields(TrainConfig):
+        assert f"\n  {f.name} (" in text
+    assert "max_length (int, default 64) — tokens" in text
+
+
+def test_alert_threshold_keeps_a_precision_floor():
+    from training.calibration import alert_threshold
+
+    # P(high) per row; rows 0-3 are high. Full recall needs threshold 0.35, where 4 of 5 flags are right.
+    p_high = np.array([0.9, 0.8, 0.6, 0.35, 0.45, 0.3, 0.25, 0.05])
+    probs = np.stack([1 - p_high, np.zeros(8), p_high], axis=1)
+    gold = np.array([2, 2, 2, 2, 0, 0, 0, 0])
+    assert alert_threshold(probs, gold, label=2, recall=1.0) == 0.35
+    assert alert_threshold(probs, gold, label=2, recall=1.0, min_precision=0.75) == 0.35
+    # a floor of 0.8 stops the search at 0.45 (3 of 4 right) before any gain in recall: argmax stays
+    assert alert_threshold(probs, gold, label=2, recall=1.0, min_precision=0.8) is None

@@ -54,17 +54,28 @@ def tune_thresholds(probs: np.ndarray, target: np.ndarray, labels: tuple[str, ..
     return out
 
 
-def alert_threshold(probs: np.ndarray, gold: np.ndarray, label: int, recall: float) -> float | None:
+def alert_threshold(
+    probs: np.ndarray, gold: np.ndarray, label: int, recall: float, min_precision: float = 0.0
+) -> float | None:
     """The highest probability threshold for ``label`` whose decisions recall at least ``recall`` of it on
-    validation (``None`` when argmax alone already does, or the label never occurs)."""
+    validation, never going below the threshold where its precision falls under ``min_precision`` (alerts
+    that are mostly wrong teach people to ignore them). ``None`` when argmax alone already recalls enough,
+    when the label never occurs, or when no threshold keeps the precision."""
     from models.predictor import single_decisions
 
     positive = gold == label
     if not positive.any() or (probs.argmax(axis=1)[positive] == label).mean() >= recall:
         return None
     overrides = np.full(probs.shape[1], np.inf)
+    best, best_recall = None, (probs.argmax(axis=1)[positive] == label).mean()
     for thr in np.round(np.arange(0.95, 0.0, -0.01), 2):
         overrides[label] = thr
-        if (single_decisions(probs, overrides)[positive] == label).mean() >= recall:
-            return float(thr)
-    return 0.01
+        flagged = single_decisions(probs, overrides) == label
+        if flagged.any() and positive[flagged].mean() < min_precision:
+            break
+        reached = flagged[positive].mean()
+        if reached > best_recall:  # the highest threshold for each gain in recall
+            best, best_recall = float(thr), reached
+        if reached >= recall:
+            break
+    return best

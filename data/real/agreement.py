@@ -29,9 +29,7 @@ def load_pairs(name: str) -> list[tuple[dict, dict]]:
     ann = HERE / name / "annotation"
     texts = {r["id"]: r["text"] for f in sorted(ann.glob("to_label_*.jsonl")) for r in read_jsonl(f)}
     first = {r["id"]: r for f in sorted(ann.glob("first_pass_*.jsonl")) for r in read_jsonl(f)}
-    return [
-        ({**first[s["id"]], "text": texts[s["id"]]}, s) for s in read_jsonl(ann / "second_pass_blind.jsonl")
-    ]
+    return [({**first[s["id"]], "text": texts[s["id"]]}, s) for s in read_jsonl(ann / "second_pass_blind.jsonl")]
 
 
 def report(pairs: list[tuple[dict, dict]]) -> None:

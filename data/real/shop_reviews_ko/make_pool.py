@@ -40,11 +40,50 @@ N, SEED = 1400, 2026
 
 # The 44 KOTE emotion names in index order, as listed in the KOTE README (raw/kote/README.md).
 LABELS = [
-    "불평/불만", "환영/호의", "감동/감탄", "지긋지긋", "고마움", "슬픔", "화남/분노", "존경", "기대감",
-    "우쭐댐/무시함", "안타까움/실망", "비장함", "의심/불신", "뿌듯함", "편안/쾌적", "신기함/관심", "아껴주는",
-    "부끄러움", "공포/무서움", "절망", "한심함", "역겨움/징그러움", "짜증", "어이없음", "없음", "패배/자기혐오",
-    "귀찮음", "힘듦/지침", "즐거움/신남", "깨달음", "죄책감", "증오/혐오", "흐뭇함(귀여움/예쁨)", "당황/난처",
-    "경악", "부담/안_내킴", "서러움", "재미없음", "불쌍함/연민", "놀람", "행복", "불안/걱정", "기쁨", "안심/신뢰",
+    "불평/불만",
+    "환영/호의",
+    "감동/감탄",
+    "지긋지긋",
+    "고마움",
+    "슬픔",
+    "화남/분노",
+    "존경",
+    "기대감",
+    "우쭐댐/무시함",
+    "안타까움/실망",
+    "비장함",
+    "의심/불신",
+    "뿌듯함",
+    "편안/쾌적",
+    "신기함/관심",
+    "아껴주는",
+    "부끄러움",
+    "공포/무서움",
+    "절망",
+    "한심함",
+    "역겨움/징그러움",
+    "짜증",
+    "어이없음",
+    "없음",
+    "패배/자기혐오",
+    "귀찮음",
+    "힘듦/지침",
+    "즐거움/신남",
+    "깨달음",
+    "죄책감",
+    "증오/혐오",
+    "흐뭇함(귀여움/예쁨)",
+    "당황/난처",
+    "경악",
+    "부담/안_내킴",
+    "서러움",
+    "재미없음",
+    "불쌍함/연민",
+    "놀람",
+    "행복",
+    "불안/걱정",
+    "기쁨",
+    "안심/신뢰",
 ]
 
 # Keyword hint only (delivery, courier, shipping, packaging, seller/shop, staff, customer centre, contact,
@@ -66,13 +105,15 @@ def read_rows():
                 raise ValueError(f"{path.name}:{n}: expected 3 tab-separated fields, got {len(parts)}")
             kid, text, labels = parts
             idx = [int(x) for x in labels.split(",") if x.strip()]
-            rows.append({
-                "num": int(kid),
-                "id": f"kote-{int(kid)}",
-                "text": text.strip(),
-                "emotions": [LABELS[i] for i in idx],
-                "kote_split": split,
-            })
+            rows.append(
+                {
+                    "num": int(kid),
+                    "id": f"kote-{int(kid)}",
+                    "text": text.strip(),
+                    "emotions": [LABELS[i] for i in idx],
+                    "kote_split": split,
+                }
+            )
     return rows
 
 

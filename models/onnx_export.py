@@ -1,0 +1,126 @@
+"""The encoder and heads of a saved model as ONNX graphs for ONNX Runtime: float32 and int8.
+
+``export_onnx(model_dir)`` writes ``onnx/`` beside the model (atomically):
+
+1. the ``VocClassifier`` (encoder, mean pooling, heads) traced by ``torch.onnx.export`` with eager attention
+   (``input_ids``, ``attention_mask`` -> one logits output per task, batch and length dynamic), its word
+   embeddings trimmed to the pieces of Korean and English text (``models.vocab``: 2.4x fewer rows) behind a
+   lookup table in the graph, so that the graph takes the tokenizer's ids as they are;
+2. ``model.onnx``: that graph fused by ONNX Runtime's transformer optimiser (``model_type="bert"``:
+   EmbedLayerNormalization, Attention, SkipLayerNormalization, BiasGelu);
+3. ``model-int8.onnx``: the fused graph with int8 weights (``quantize_dynamic``, :data:`INT8_RECIPE`; the
+   embedding matrix too, which is most of the file), activations quantised on the fly.
+
+Why these settings, and what else was tried for int8, is measured in docs/performance.md.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import warnings
+from pathlib import Path
+
+import torch
+
+from .artifact import load_model, staged_dir
+from .backends import ONNX_FILES
+
+OPSET = 17
+# Measured on the default model's validation split (docs/performance.md): per-tensor QInt8 weights.
+INT8_RECIPE: dict = {"per_channel": False, "nodes_to_exclude": []}
+
+
+class FlatLogits(torch.nn.Module):
+    """The classifier behind the id lookup table, its dict output a tuple in schema order (ONNX outputs are
+    positional)."""
+
+    def __init__(self, model, table: torch.Tensor) -> None:
+        super().__init__()
+        self.model = model
+        self.register_buffer("table", table)
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        heads = self.model(self.table[input_ids], attention_mask)
+        return tuple(heads[name] for name in self.model.schema.names)
+
+
+def trim_vocabulary(model, tokenizer, prefix: str) -> torch.Tensor:
+    """Keep only the embedding rows of ``models.vocab.kept_ids`` in ``model``; returns the id lookup table."""
+    from tokenizers import Tokenizer
+
+    from .text import clean_text
+    from .vocab import bundled_texts, kept_ids, lookup
+
+    raw = Tokenizer.from_str(tokenizer.backend_tokenizer.to_str())
+    raw.no_truncation()
+    encoded = (e.ids for e in raw.encode_batch([prefix + clean_text(t) for t in bundled_texts()]))
+    kept = kept_ids(raw, encoded)
+    rows = model.encoder.get_input_embeddings().weight.detach()
+    model.encoder.set_input_embeddings(torch.nn.Embedding.from_pretrained(rows[torch.from_numpy(kept)].clone()))
+    return torch.from_numpy(lookup(kept, rows.shape[0], tokenizer.unk_token_id))
+
+
+def trace(model, table: torch.Tensor, file: Path) -> None:
+    """The float32 graph as traced from PyTorch (attention switched to the eager path, which traces exactly)."""
+    model.encoder.set_attn_implementation("eager")
+    names = list(model.schema.names)
+    ids = torch.tensor([[0, 5, 6, 7, 2], [0, 8, 9, 2, 1]])
+    axes = {"input_ids": {0: "batch", 1: "length"}, "attention_mask": {0: "batch", 1: "length"}}
+    with warnings.catch_warnings(), torch.inference_mode():
+        warnings.simplefilter("ignore")  # tracer warnings about Python values taken as constants
+        torch.onnx.export(
+            FlatLogits(model, table).eval(),
+            (ids, (ids != 1).long()),
+            str(file),
+            dynamo=False,  # the TorchScript exporter: no onnxscript needed, and ORT's fusions know its patterns
+            input_names=["input_ids", "attention_mask"],
+            output_names=names,
+            dynamic_axes={**axes, **{name: {0: "batch"} for name in names}},
+            opset_version=OPSET,
+        )
+
+
+def optimise(raw: Path, out: Path, num_heads: int, hidden: int) -> dict[str, int]:
+    """Fuse the traced graph with ONNX Runtime's BERT optimiser; returns the count of each fused operator."""
+    from onnxruntime.transformers.optimizer import optimize_model
+
+    fused = optimize_model(str(raw), model_type="bert", num_heads=num_heads, hidden_size=hidden)
+    fused.save_model_to_file(str(out))
+    return {op: n for op, n in fused.get_fused_operator_statistics().items() if n}
+
+
+def quantise(src: Path, out: Path, per_channel: bool = False, nodes_to_exclude: list[str] | None = None) -> None:
+    """Dynamic int8: weights (MatMul, Attention, the embedding) stored as int8, activations quantised per batch."""
+    from onnx import TensorProto
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    quantize_dynamic(
+        str(src),
+        str(out),
+        weight_type=QuantType.QInt8,
+        per_channel=per_channel,
+        nodes_to_exclude=nodes_to_exclude or [],
+        # the fused operators are in Microsoft's domain, which shape inference cannot type
+        extra_options={"DefaultTensorType": TensorProto.FLOAT},
+    )
+
+
+def export_onnx(model_dir: Path) -> dict[str, dict]:
+    """Write ``onnx/model.onnx`` and ``onnx/model-int8.onnx`` into ``model_dir``; per backend its file,
+    size and fused operators."""
+    model, tokenizer, meta = load_model(model_dir)
+    config = model.encoder.config
+    table = trim_vocabulary(model, tokenizer, meta.get("text_prefix", ""))
+    target = model_dir / "onnx"
+    with tempfile.TemporaryDirectory(prefix="voc-onnx-") as work, staged_dir(target) as staging:
+        raw = Path(work) / "traced.onnx"
+        trace(model, table, raw)
+        fp32, int8 = (model_dir / ONNX_FILES[b] for b in ("onnx", "onnx-int8"))
+        fused = optimise(raw, staging / fp32.name, config.num_attention_heads, config.hidden_size)
+        quantise(staging / fp32.name, staging / int8.name, **INT8_RECIPE)
+    sizes = {backend: (model_dir / file).stat().st_size for backend, file in ONNX_FILES.items()}
+    rows = model.encoder.get_input_embeddings().num_embeddings
+    return {
+        backend: {"file": ONNX_FILES[backend], "bytes": sizes[backend], "fused": fused, "vocabulary": rows}
+        for backend in sizes
+    }

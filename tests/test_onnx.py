@@ -1,0 +1,121 @@
+"""ONNX backends on the tiny model: export, equality with PyTorch, the gate's bookkeeping, backend choice."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from evaluation.gate import MAX_DROP_POINTS, run_gate
+from models.backends import ONNX_FILES
+from models.errors import ModelFileError
+from models.predictor import Predictor
+
+REPO = Path(__file__).resolve().parents[1]
+TEXTS = ["배송이 늦어요", "great support, thanks", "환불 해주세요 refund please", "ok", "a " * 200]
+
+
+@pytest.fixture(scope="module")
+def validation(tmp_path_factory) -> Path:
+    """The first 40 rows of the validation split: enough for the gate's bookkeeping, fast on the tiny model."""
+    lines = (REPO / "data" / "voc" / "validation.jsonl").read_text(encoding="utf-8").splitlines()[:40]
+    path = tmp_path_factory.mktemp("gate") / "validation.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def exported(tiny_model_dir, validation, tmp_path_factory) -> Path:
+    from training.export import export_model
+
+    path = tmp_path_factory.mktemp("exported") / "tiny"
+    shutil.copytree(tiny_model_dir, path)
+    export_model(path, validation)
+    return path
+
+
+def test_export_writes_both_graphs_and_records_them(exported):
+    meta = json.loads((exported / "voc.json").read_text())
+    backends = meta["backends"]
+    assert set(backends["variants"]) == set(ONNX_FILES)
+    for name, file in ONNX_FILES.items():
+        assert (exported / file).stat().st_size == backends["variants"][name]["bytes"]
+    assert backends["variants"]["onnx"]["fused"].get("Attention") == 2  # the optimiser fused both layers
+    assert backends["default"] in backends["gate"]["backends"]
+    assert "## Inference backends" in (exported / "README.md").read_text()
+    check = json.loads((exported / "selfcheck.json").read_text())
+    assert set(check["backends"]) == {"onnx-int8"}  # fp32 ONNX is held to the PyTorch probabilities
+
+
+def test_onnx_logits_equal_torch(exported):
+    torch_p = Predictor.load(exported, backend="torch")
+    onnx_p = Predictor.load(exported, backend="onnx")
+    assert onnx_p.backend == "onnx" and onnx_p.model is None
+    ref, got = torch_p.part_logits(TEXTS)[0], onnx_p.part_logits(TEXTS)[0]
+    for task in ref:
+        np.testing.assert_allclose(got[task], ref[task], atol=1e-4, rtol=0)
+
+
+def test_int8_is_verified_against_its_own_record(exported, tmp_path):
+    assert Predictor.load(exported, backend="onnx-int8").backend == "onnx-int8"
+    damaged = tmp_path / "m"
+    shutil.copytree(exported, damaged)
+    check = json.loads((damaged / "selfcheck.json").read_text())
+    probs = check["backends"]["onnx-int8"]["probs"]["sentiment"]
+    probs[0] = [p + 0.1 for p in probs[0]]
+    (damaged / "selfcheck.json").write_text(json.dumps(check))
+    with pytest.raises(ModelFileError, match="onnx-int8"):
+        Predictor.load(damaged, backend="onnx-int8")
+
+
+def test_gate_bookkeeping(exported, validation):
+    meta = json.loads((exported / "voc.json").read_text())
+    gate = meta["backends"]["gate"]
+    ref = gate["backends"]["torch"]
+    assert gate["rows"] == 40 and gate["max_drop_points"] == MAX_DROP_POINTS
+    assert set(ref["delta_points"].values()) == {0.0} and ref["agreement"]["all"] == 1.0
+    for b in gate["backends"].values():
+        assert b["passes"] == all(d >= -MAX_DROP_POINTS for d in b["delta_points"].values())
+        assert set(b["agreement"]) == {"sentiment", "themes", "escalation", "all"}
+    fastest = max(
+        (n for n, b in gate["backends"].items() if b["passes"]), key=lambda n: gate["backends"][n]["texts_per_s"]
+    )
+    assert meta["backends"]["default"] == fastest
+
+
+class Inverted(Predictor):
+    """Every probability turned around: a backend that gets most decisions wrong."""
+
+    def predict_proba(self, texts):
+        return {t: p[:, ::-1].copy() for t, p in super().predict_proba(texts).items()}
+
+
+def test_a_backend_that_loses_accuracy_fails_the_gate(tiny_model_dir, validation):
+    reference = Predictor.load(tiny_model_dir, backend="torch")
+    worse = Inverted(reference.model, reference.tokenizer, reference.meta)
+    gate = run_gate({"torch": reference, "worse": worse}, validation)
+    bad = gate["backends"]["worse"]
+    assert bad["agreement"]["all"] < 1.0
+    assert bad["passes"] == (min(bad["delta_points"].values()) >= -MAX_DROP_POINTS)
+    if not bad["passes"]:
+        assert gate["default"] == "torch"
+
+
+def test_backend_choice_and_fallback(exported, tiny_model_dir, tmp_path, monkeypatch):
+    default = json.loads((exported / "voc.json").read_text())["backends"]["default"]
+    assert Predictor.load(exported).backend == default
+    monkeypatch.setenv("VOC_BACKEND", "onnx")
+    assert Predictor.load(exported).backend == "onnx"
+    monkeypatch.delenv("VOC_BACKEND")
+    assert Predictor.load(tiny_model_dir).backend == "torch"  # never exported
+    stripped = tmp_path / "no-onnx"
+    shutil.copytree(exported, stripped)
+    shutil.rmtree(stripped / "onnx")
+    assert Predictor.load(stripped).backend == "torch"  # the recorded default's files are gone: torch
+    with pytest.raises(ModelFileError, match="voc export"):
+        Predictor.load(stripped, backend="onnx-int8")
+    with pytest.raises(ModelFileError, match="unknown backend"):
+        Predictor.load(exported, backend="tensorrt")

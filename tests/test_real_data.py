@@ -1,0 +1,51 @@
+"""The real-text sets (data/real): valid rows, disjoint splits, splits rebuilt exactly from the annotation
+files, every adjudicated label applied, and licence files beside the data."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from models.data import iter_labelled
+from models.schema import LabelSchema
+
+REAL = Path(__file__).resolve().parents[1] / "data" / "real"
+SETS = ("airline_en", "shop_reviews_ko")
+
+
+def rows(name: str, split: str) -> list[dict]:
+    return list(iter_labelled(REAL / name / f"{split}.jsonl", LabelSchema.load()))
+
+
+@pytest.mark.parametrize("name", SETS)
+def test_splits_are_valid_disjoint_and_large_enough(name):
+    parts = {split: rows(name, split) for split in ("train", "validation", "test")}
+    assert len(parts["test"]) >= 400
+    texts = {split: {r["text"] for r in part} for split, part in parts.items()}
+    assert not texts["test"] & (texts["train"] | texts["validation"])
+    for part in parts.values():
+        assert all(r["themes"] is not None and r["escalation"] and r["sentiment"] for r in part)
+
+
+def test_splits_rebuild_exactly(tmp_path):
+    before = {p: p.read_bytes() for name in SETS for p in (REAL / name).glob("*.jsonl") if p.name != "pool.jsonl"}
+    subprocess.run([sys.executable, str(REAL / "build_splits.py")], check=True, capture_output=True)
+    assert {p: p.read_bytes() for p in before} == before
+
+
+@pytest.mark.parametrize("name", SETS)
+def test_adjudicated_labels_are_the_final_ones(name):
+    final = {r["id"]: r for split in ("train", "validation", "test") for r in rows(name, split)}
+    for line in (REAL / name / "annotation" / "adjudication.jsonl").open(encoding="utf-8"):
+        fix = json.loads(line)
+        assert final[fix["id"]][fix["field"]] == fix["final"], fix["id"]
+
+
+def test_licences_travel_with_the_data():
+    assert "MIT License" in (REAL / "shop_reviews_ko" / "raw" / "kote" / "LICENSE").read_text()
+    card = (REAL / "README.md").read_text()
+    assert "CC BY-NC-SA 4.0" in card and "MIT" in card

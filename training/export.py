@@ -1,0 +1,78 @@
+"""``voc export`` (and the end of ``voc train``): the ONNX backends beside a saved model, gated on validation.
+
+Writes ``onnx/model.onnx`` and ``onnx/model-int8.onnx`` (``models.onnx_export``), records the int8 graph's
+own self-check probabilities (``models.selfcheck``), scores the validation split with every backend
+(``evaluation.gate``) and records the result in ``voc.json`` (``backends``: the default backend, each
+variant's file and size, the gate) and in the model card. The ONNX files count only once ``voc.json``
+names them, so an export that stops part-way leaves the model as it was.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+from evaluation.gate import gate_table, run_gate
+from models.artifact import read_meta, write_meta
+from models.backends import ONNX_FILES, OrtEncoder
+from models.errors import ModelFileError
+from models.onnx_export import export_onnx
+from models.predictor import Predictor
+from models.schema import REPO_ROOT, LabelSchema
+from models.selfcheck import add_backend_check, verify
+
+VALIDATION = REPO_ROOT / "data" / "voc" / "validation.jsonl"
+CARD_SECTION = "\n## Inference backends\n"
+
+
+def export_model(path: Path, validation: Path = VALIDATION) -> dict:
+    """Export, verify and gate the ONNX backends of the model directory ``path``; returns ``backends``."""
+    path = Path(path)
+    variants = export_onnx(path)
+    reference = Predictor.load(path, backend="torch")
+    predictors = {"torch": reference, "torch-int8": Predictor.load(path, backend="torch-int8")}
+    for name, file in ONNX_FILES.items():
+        encoder = OrtEncoder(path / file, reference.schema, name)
+        predictor = Predictor(encoder, reference.tokenizer, reference.meta, ngram=reference.ngram)
+        if name.endswith("int8"):
+            add_backend_check(path, name, predictor)
+        try:
+            variants[name]["selfcheck_max_diff"] = round(verify(predictor, path), 6)
+        except ModelFileError as e:  # e.g. a backbone whose graph the BERT optimiser fuses wrongly
+            print(f"voc export: {name} left out: {e}")
+            del variants[name]
+            continue
+        predictors[name] = predictor
+    gate = run_gate(predictors, validation)
+    meta = read_meta(path)
+    meta["backends"] = {"default": gate["default"], "variants": variants, "gate": gate}
+    schema = LabelSchema.from_dict(meta["schema"])
+    card = (path / "README.md").read_text(encoding="utf-8").split(CARD_SECTION)[0].rstrip("\n") + "\n"
+    write_meta(path, meta, schema, card + backends_section(meta["backends"]))
+    return meta["backends"]
+
+
+def backends_section(backends: dict) -> str:
+    """The model card's section on the backends and their gate."""
+    gate = backends["gate"]
+    failed = [n for n, b in gate["backends"].items() if not b["passes"]]
+    verdict = f"Failed, so not used by default: {', '.join(failed)}. " if failed else ""
+    return (
+        f"{CARD_SECTION}\nThe same model on each backend, on `{gate['file']}` ({gate['rows']} rows); Δ is the change "
+        f"in points against `torch` (float32), agreement the share of rows whose decisions on every head equal "
+        f"its decisions. A backend that loses more than {gate['max_drop_points']} point on a headline metric fails "
+        f"the gate. {verdict}Default: **{backends['default']}** (the fastest that passes; `--backend` / "
+        f"`$VOC_BACKEND` choose another).\n\n{gate_table(gate)}\n"
+    )
+
+
+def export_in_store(tag: str, source: Path, validation: Path = VALIDATION) -> str:
+    """A store entry is not changed in place: the export goes into a copy registered as a new version."""
+    from models.store import register
+
+    with tempfile.TemporaryDirectory(prefix="voc-export-") as work:
+        copy = Path(work) / "model"
+        shutil.copytree(source, copy)
+        export_model(copy, validation)
+        return register(copy, metadata={"exported_from": tag})
