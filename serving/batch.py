@@ -2,7 +2,8 @@
 
 Every input row comes back, in order, with all its columns plus ``language``, one label column per task
 (``themes`` a list in JSONL and Parquet, ``|``-joined in CSV), one probability column per label
-(``sentiment.negative``, ...), ``truncated`` and ``error`` (empty when the row scored). A row whose text
+(``sentiment.negative``, ...), with ``explain`` one evidence column per task (``serving.evidence_columns``),
+``truncated`` and ``error`` (empty when the row scored). A row whose text
 cannot be scored (missing, not a string, empty, over ``MAX_TEXT_CHARS``; in JSONL a line that is not a
 JSON object) gets a message in ``error`` instead of predictions: output rows always equal input rows.
 
@@ -38,7 +39,9 @@ from models.errors import VocError
 from models.predictor import Predictor
 
 from .atomic import atomic_path
-from .contract import score_texts, text_problem
+from .contract import add_evidence, score_texts, text_problem
+from .evidence_columns import PREFIX, evidence_columns, evidence_types, with_every_label
+from .evidence_columns import to_json as evidence_json
 from .jsonvalues import ABSENT, arrow_column, json_key, parse_line, plain, text_cell, to_json
 from .summary import Summary, summary_paths
 from .summary_render import render_html, render_markdown
@@ -213,28 +216,35 @@ def check_input(path: Path, encoding: str = "utf-8", **columns: str | None) -> i
     return rows
 
 
-def added_columns(predictor: Predictor) -> list[str]:
+def added_columns(predictor: Predictor, explain: bool = False) -> list[str]:
     """The columns the scorer appends, in order."""
     tasks = predictor.schema.tasks
     probs = [f"{t.name}.{label}" for t in tasks for label in t.labels]
-    return ["language", *[t.name for t in tasks], *probs, "truncated", "error"]
+    evidence = evidence_columns(predictor.schema) if explain else []
+    return ["language", *[t.name for t in tasks], *probs, *evidence, "truncated", "error"]
 
 
 def added_types(predictor: Predictor) -> dict[str, pa.DataType]:
     """Arrow types of the added columns (for Parquet output)."""
     types = {name: pa.float64() for name in added_columns(predictor)}
     types.update({"language": pa.string(), "truncated": pa.bool_(), "error": pa.string()})
+    types.update(evidence_types(predictor.schema))
     for task in predictor.schema.tasks:
         types[task.name] = pa.list_(pa.string()) if task.multi else pa.string()
     return types
 
 
 def score_frame(
-    predictor: Predictor, frame: pd.DataFrame, text_column: str, progress: Callable[[int], object] = lambda n: None
+    predictor: Predictor,
+    frame: pd.DataFrame,
+    text_column: str,
+    progress: Callable[[int], object] = lambda n: None,
+    explain: bool = False,
 ) -> pd.DataFrame:
     """``frame`` (RangeIndex) with the predictions appended; rows that cannot be scored get ``error`` instead.
 
     ``progress(n)`` is called as rows are done: once per forward batch and once for the error rows.
+    ``explain``: add the ``evidence.<task>`` columns (``models.evidence``).
     """
     read_errors = frame.pop(_READ_ERROR).tolist() if _READ_ERROR in frame else [None] * len(frame)
     texts = [plain(t) for t in frame[text_column].tolist()]
@@ -242,7 +252,9 @@ def score_frame(
     ok = [i for i, error in enumerate(errors) if error is None]
     progress(len(frame) - len(ok))
     results = score_in_batches(predictor, [texts[i] for i in ok], progress)
-    added: dict[str, list[Any]] = {name: [None] * len(frame) for name in added_columns(predictor)}
+    if explain and ok:
+        results = add_evidence(predictor, [texts[i] for i in ok], results)
+    added: dict[str, list[Any]] = {name: [None] * len(frame) for name in added_columns(predictor, explain)}
     added["error"] = errors
     for i, result in zip(ok, results):
         added["language"][i] = result["language"]
@@ -252,6 +264,8 @@ def score_frame(
             added[task.name][i] = head["labels"] if task.multi else head["label"]
             for label, p in head["scores"].items():
                 added[f"{task.name}.{label}"][i] = p
+            if explain:
+                added[PREFIX + task.name][i] = result["evidence"][task.name]
     for task in predictor.schema.tasks:
         for label in task.labels:
             added[f"{task.name}.{label}"] = np.array(added[f"{task.name}.{label}"], dtype=float)
@@ -281,6 +295,8 @@ class ChunkWriter:
     def __init__(self, path: Path, fmt: str, predictor: Predictor, bom: bool = True) -> None:
         self.path, self.fmt = path, fmt
         self.multi_columns = [t.name for t in predictor.schema.tasks if t.multi]
+        self.schema = predictor.schema
+        self.evidence = evidence_columns(predictor.schema)
         self.types = added_types(predictor)
         self.parquet: pq.ParquetWriter | None = None
         encoding = "utf-8-sig" if fmt == "csv" and bom else "utf-8"
@@ -293,6 +309,7 @@ class ChunkWriter:
     def write(self, frame: pd.DataFrame) -> None:
         if self.fmt == "csv":
             frame = frame.assign(**{c: frame[c].map(_join_labels) for c in self.multi_columns})
+            frame = frame.assign(**{c: frame[c].map(evidence_json) for c in self.evidence if c in frame})
             frame = frame.assign(**{c: frame[c].map(text_cell) for c in self._passed_objects(frame)})
             frame.to_csv(self.text, header=self.header, index=False)
         elif self.fmt == "jsonl":
@@ -315,8 +332,16 @@ class ChunkWriter:
         self.text.write("".join(lines))
 
     def _write_parquet(self, frame: pd.DataFrame) -> None:
+        frame = with_every_label(frame, self.schema)
         objects = self._passed_objects(frame)
-        arrays = [arrow_column(frame[c].tolist()) if c in objects else pa.array(frame[c]) for c in frame.columns]
+        arrays = [
+            arrow_column(frame[c].tolist())
+            if c in objects
+            else pa.array(frame[c].tolist(), type=self.types[c])
+            if c in self.evidence
+            else pa.array(frame[c])
+            for c in frame.columns
+        ]
         table = pa.Table.from_arrays(arrays, names=[str(c) for c in frame.columns])
         if self.parquet is None:
             # The added columns have fixed types; an input column with only nulls in the first chunk is text.
@@ -354,11 +379,13 @@ def score_file(
     date_column: str | None = None,
     group_column: str | None = None,
     bom: bool = True,
+    explain: bool = False,
 ) -> ScoreReport:
     """Score every row of ``source`` into ``output`` (format from each extension) and write the summary beside it.
 
     ``progress``: show a progress bar (``None``: only on a terminal). ``date_column`` / ``group_column``:
     the summary's trend and breakdown. ``bom``: start a CSV output with a UTF-8 byte-order mark (for Excel).
+    ``explain``: add the evidence columns.
     """
     source, output = Path(source), Path(output)
     out_fmt = file_format(output)
@@ -376,7 +403,7 @@ def score_file(
         bar = stack.enter_context(tqdm(total=total, unit="rows", desc=source.name, disable=disable))
         chunks = read_chunks(source, chunk_rows, encoding)
         summary = score_chunks(
-            predictor, chunks, writer, source, text_column, id_column, date_column, group_column, bar.update
+            predictor, chunks, writer, source, text_column, id_column, date_column, group_column, bar.update, explain
         )
         write_summaries(summary, source.name, tmp_md, tmp_html)
     return ScoreReport(summary.rows, summary.errors, time.perf_counter() - started, output, (md_path, html_path))
@@ -392,17 +419,18 @@ def score_chunks(
     date_column: str | None = None,
     group_column: str | None = None,
     progress: Callable[[int], object] = lambda n: None,
+    explain: bool = False,
 ) -> Summary:
     """Score ``chunks`` (one file's, in order, its columns already checked by ``check_input``) into ``writer``;
-    the summary of them, with their row and error counts. ``progress(n)`` as in ``score_frame``. The loop of
-    ``voc score``, also run per shard by ``serving.distributed``."""
+    the summary of them, with their row and error counts. ``progress(n)`` and ``explain`` as in ``score_frame``.
+    The loop of ``voc score``, also run per shard by ``serving.distributed``."""
     summary = Summary.for_predictor(
         predictor, text_column=text_column, id_column=id_column, date_column=date_column, group_column=group_column
     )
     for n, chunk in enumerate(chunks):
         if n == 0:
-            check_added_columns(predictor, chunk, source)
-        scored = score_frame(predictor, chunk.reset_index(drop=True), text_column, progress)
+            check_added_columns(predictor, chunk, source, explain)
+        scored = score_frame(predictor, chunk.reset_index(drop=True), text_column, progress, explain)
         summary.update(scored, summary.rows)
         writer.write(scored)
     return summary
@@ -415,9 +443,9 @@ def write_summaries(summary: Summary, title: str, md_path: Path, html_path: Path
     html_path.write_text(render_html(summary, title), encoding="utf-8", errors="backslashreplace")
 
 
-def check_added_columns(predictor: Predictor, chunk: pd.DataFrame, source: Path) -> None:
+def check_added_columns(predictor: Predictor, chunk: pd.DataFrame, source: Path, explain: bool = False) -> None:
     """Fail early when the input already has a column the scorer adds (it was scored before)."""
     found = [c for c in chunk.columns if c != _READ_ERROR]
-    clash = [c for c in added_columns(predictor) if c in found]
+    clash = [c for c in added_columns(predictor, explain) if c in found]
     if clash:
         raise ScoreError(f"{source}: already has the output columns {', '.join(clash)}; rename them or drop them")

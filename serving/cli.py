@@ -40,6 +40,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--engine", choices=["local", "ray"], default="local", help="ray: shards on a Ray actor pool")
     p.add_argument("--address", help="--engine ray: a Ray cluster, 'auto' or ray://HOST:10001 (default: local Ray)")
     p.add_argument("--workers", type=int, help="--engine ray: model actors (default: one per CPU, per shard at most)")
+    p.add_argument("--explain", action="store_true", help="add evidence.<task> columns: the words behind each label")
     p.set_defaults(func=cmd_score)
 
     p = subparsers.add_parser("bench", help="time every backend and the HTTP service on the same texts; print a table")
@@ -125,6 +126,9 @@ def cmd_score(args: argparse.Namespace) -> int:
     if args.engine == "ray":
         from .distributed import cmd_score_ray
 
+        if args.explain:
+            raise ScoreError("--explain runs with the local engine only for now; drop --engine ray")
+
         previous = signal.signal(signal.SIGTERM, _interrupt)  # `kill` removes the staging directory too
         try:
             return cmd_score_ray(args)
@@ -153,6 +157,7 @@ def cmd_score(args: argparse.Namespace) -> int:
             date_column=args.date_column,
             group_column=args.group_by,
             bom=args.bom,
+            explain=args.explain,
         )
     except KeyboardInterrupt:
         print(f"voc score: interrupted; nothing written at {args.output}", file=sys.stderr)

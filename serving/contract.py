@@ -16,6 +16,8 @@ Limits, chosen so that any request within the per-item and per-request limits al
 With ``"on_error": "item"`` a text that breaks a per-text limit (empty, too long) gets ``{"id", "error"}``
 in its slot and the other items are scored, as AWS Comprehend's batch calls do; by default
 (``"request"``) the whole request is refused with a 400.
+
+``"explain": true`` adds ``evidence`` to each scored result (``models.evidence``): the words behind each label.
 """
 
 from __future__ import annotations
@@ -24,8 +26,10 @@ import math
 import unicodedata
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError, ValidationError
+
+from models.evidence import explain as explain_labels
 
 if TYPE_CHECKING:
     from models.predictor import Predictor
@@ -106,7 +110,7 @@ class Item(BaseModel):
 
 
 class ClassifyRequest(BaseModel):
-    """``{"items": [{"id": "T-1", "text": "..."}]}``: 1 to ``MAX_ITEMS`` items; ``on_error`` optional."""
+    """``{"items": [{"id": "T-1", "text": "..."}]}``: 1 to ``MAX_ITEMS`` items; ``on_error``, ``explain`` optional."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -117,6 +121,11 @@ class ClassifyRequest(BaseModel):
         default="request",
         description="`request` (default): any empty or over-long text refuses the whole request with a 400. "
         "`item`: such an item gets `{id, error}` in its slot and the others are scored.",
+    )
+    explain: StrictBool = Field(
+        default=False,
+        description="`true`: each scored result gets `evidence`, up to three spans per predicted label "
+        "(the words whose deletion lowers that label's probability most). Slower: one extra pass per word.",
     )
 
     @model_validator(mode="after")
@@ -155,6 +164,27 @@ class MultiLabel(BaseModel):
     )
 
 
+class Span(BaseModel):
+    """``text[start:end]`` of the text as sent (code-point offsets) and the drop in the label's probability
+    when it is deleted."""
+
+    start: int
+    end: int
+    text: str
+    weight: float
+
+
+class Evidence(BaseModel):
+    """Up to three spans for the predicted sentiment, for each predicted theme, and for escalation unless low."""
+
+    sentiment: list[Span] = Field(description="Spans behind the decided sentiment label.")
+    themes: dict[str, list[Span]] = Field(
+        description="Spans per theme in `themes.labels`.",
+        json_schema_extra={"example": {"speed": [{"start": 9, "end": 12, "text": "열흘째", "weight": 0.21}]}},
+    )
+    escalation: list[Span] = Field(description="Spans behind the escalation label; empty when it is low.")
+
+
 EXAMPLE_RESULT = {
     "id": "T-1042",
     "language": "ko",
@@ -186,6 +216,11 @@ class Result(BaseModel):
         "reaches the model's operating threshold (tuned on validation for recall)."
     )
     truncated: bool = Field(description="The text was longer than the model's token limit; its start was scored.")
+    evidence: Evidence | None = Field(
+        default=None,
+        exclude_if=lambda value: value is None,
+        description='Only with `"explain": true`: the spans behind each predicted label.',
+    )
 
 
 class ItemError(BaseModel):
@@ -214,3 +249,8 @@ def score_texts(predictor: Predictor, texts: list[str]) -> list[dict[str, Any]]:
     """Per-text results of the contract (no id), each flagged ``truncated`` when over ``max_length`` tokens
     (from the same tokenisation that scored it)."""
     return predictor.predict(texts)
+
+
+def add_evidence(predictor: Predictor, texts: list[str], results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``results`` (of ``texts``, in order) each with its ``evidence``; the predictions are left as they are."""
+    return [{**r, "evidence": e} for r, e in zip(results, explain_labels(predictor, texts, results))]

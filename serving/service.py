@@ -26,13 +26,15 @@ file, instead of BentoML restarting the worker forever.
 
 A text over the model's ``max_length`` tokens is scored on its first ``max_length`` tokens and flagged
 ``"truncated": true``. Concurrent requests share forward passes (``serving.batcher``: what queues while
-one batch runs goes into the next, up to ``MAX_BATCH_TEXTS`` texts).
+one batch runs goes into the next, up to ``MAX_BATCH_TEXTS`` texts). ``"explain": true`` adds each result's
+``evidence`` (``models.evidence``), computed after the shared batch and outside the event loop.
 ``/healthz``, ``/livez`` and ``/readyz`` come from BentoML; ``/metrics`` (Prometheus) from ``serving.metrics``,
 with label sets bounded by the routes and the model's schema.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import signal
@@ -57,6 +59,7 @@ from .contract import (  # noqa: E402
     ClassifyResponse,
     Item,
     OnError,
+    add_evidence,
     score_texts,
     text_problem,
 )
@@ -137,8 +140,10 @@ class VocService:
         self.answers = PredictionMetrics(self.predictor.schema)
 
     @bentoml.api(input_spec=ClassifyRequest)
-    async def classify(self, items: list[Item], on_error: OnError = "request") -> ClassifyResponse:
-        """Score 1 to 64 feedback items: results in request order, ids echoed, with the model tag. An empty or over-long text refuses the request (400), or with `"on_error": "item"` gets `{"id", "error"}` in its slot. When the queue is full: 503 with Retry-After."""  # noqa: E501 (one line: the OpenAPI page shows it as Markdown, indentation included)
+    async def classify(
+        self, items: list[Item], on_error: OnError = "request", explain: bool = False
+    ) -> ClassifyResponse:
+        """Score 1 to 64 feedback items: results in request order, ids echoed, with the model tag. An empty or over-long text refuses the request (400), or with `"on_error": "item"` gets `{"id", "error"}` in its slot. With `"explain": true` each scored result also gets `evidence`. When the queue is full: 503 with Retry-After."""  # noqa: E501 (one line: the OpenAPI page shows it as Markdown, indentation included)
         problems = [text_problem(item.text) for item in items]  # all None unless on_error is "item"
         texts = [item.text for item, problem in zip(items, problems) if problem is None]
         try:
@@ -147,6 +152,8 @@ class VocService:
             headers = {"Retry-After": str(e.retry_after)}
             return JSONResponse({"error": str(e)}, status_code=503, headers=headers)  # type: ignore[return-value]
         self.answers.observe(outputs)
+        if explain and texts:
+            outputs = await asyncio.to_thread(add_evidence, self.predictor, texts, outputs)
         scored = iter(outputs)
         results = [
             {"id": item.id, "error": problem} if problem else {"id": item.id, **next(scored)}

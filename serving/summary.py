@@ -6,6 +6,8 @@ chosen column (``group_column``), the most confident texts per theme, the most l
 (``escalation = high``) and the first error rows. Only counters and small heaps are kept, so memory
 does not grow with the number of rows (a group column keeps at most ``MAX_GROUPS`` values, a date
 column one counter per calendar day). ``serving.summary_render`` turns it into Markdown and HTML.
+When the rows carry evidence for the alert task (``voc score --explain``), each alert row keeps its spans,
+shown in context: bold in Markdown and ``<mark>``-ed in HTML (``highlight``).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import copy
 import datetime as dt
 import heapq
 from collections import Counter, defaultdict
-from collections.abc import Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,6 +33,8 @@ EXAMPLES_PER_LABEL = 3
 MAX_ERROR_ROWS = 50
 MAX_GROUPS = 1000
 SNIPPET_CHARS = 160
+CONTEXT_CHARS = 60  # shown on each side of an evidence span
+EVIDENCE = "evidence."  # + task: the scorer's evidence columns (serving.evidence_columns)
 ROWS = "rows"  # the row count's key inside a breakdown counter
 NONE = "(none)"  # the bucket of rows that got no label of a multi-label task
 OTHER = "(other)"  # group values beyond MAX_GROUPS
@@ -66,6 +70,7 @@ class Example:
     neg_row: int
     id: str
     text: str
+    spans: tuple[tuple[int, int], ...] = field(default=(), compare=False)  # evidence in ``text`` (whole text)
 
     @property
     def row(self) -> int:
@@ -200,9 +205,12 @@ class Summary:
         if self.alert is not None:
             decided = ok[self.alert.task].tolist()
             probs = ok[f"{self.alert.task}.{self.alert.label}"].tolist()
-            for p, label, row, ident, text in zip(probs, decided, rows, ids, texts):
+            evidence = ok.get(EVIDENCE + self.alert.task, pd.Series([None] * len(ok))).tolist()
+            full = ok[self.text_column].astype(str).tolist()
+            for p, label, row, ident, text, whole, found in zip(probs, decided, rows, ids, texts, full, evidence):
                 if label == self.alert.label:
-                    self.high.add(Example(float(p), -row, ident, text))
+                    spans = tuple((s["start"], s["end"]) for s in found or [])
+                    self.high.add(Example(float(p), -row, ident, whole if spans else text, spans))
 
     def label_counts(self) -> list[tuple[str, list[tuple[str, int]]]]:
         """``(title, [(label, rows), ...])`` for languages and each task in schema label order (plus NONE)."""
@@ -266,3 +274,30 @@ def _merge_breakdown(into: Breakdown, other: Breakdown) -> None:
         if into.max_keys is not None and key not in into.counts and len(into.counts) >= into.max_keys:
             key = OTHER
         into.counts[key].update(counter)
+
+
+def highlight(
+    text: str, spans: tuple[tuple[int, int], ...], escape: Callable[[str], str], mark: tuple[str, str]
+) -> str:
+    """``text`` escaped, its ``spans`` wrapped in ``mark``, with ``CONTEXT_CHARS`` around each and "…" for the
+    rest; without spans the first ``SNIPPET_CHARS`` characters."""
+    if not spans:
+        return escape(text[:SNIPPET_CHARS])
+    windows: list[list[int]] = []
+    for start, end in sorted(spans):
+        lo, hi = max(0, start - CONTEXT_CHARS), min(len(text), end + CONTEXT_CHARS)
+        if windows and lo <= windows[-1][1]:
+            windows[-1][1] = hi
+        else:
+            windows.append([lo, hi])
+    out, spans_left = [], sorted(spans)
+    for lo, hi in windows:
+        out.append("…" if lo > 0 else "")
+        cursor = lo
+        while spans_left and spans_left[0][1] <= hi:
+            start, end = spans_left.pop(0)
+            out += [escape(text[cursor:start]), mark[0], escape(text[start:end]), mark[1]]
+            cursor = end
+        out.append(escape(text[cursor:hi]))
+    out.append("…" if windows[-1][1] < len(text) else "")
+    return "".join(out)

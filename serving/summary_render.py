@@ -13,8 +13,9 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 
 from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup, escape
 
-from .summary import NONE, OTHER, ROWS, Alert, Summary
+from .summary import NONE, OTHER, ROWS, Alert, Example, Summary, highlight
 
 MAX_PERIODS = 40  # the trend uses the finest of day / week / month that stays within this many periods
 MAX_GROUP_ROWS = 25  # the group breakdown shows the largest groups, the rest folded into one line
@@ -132,8 +133,10 @@ def alert_sentence(alert: Alert | None) -> str:
     name = f"{alert.task} = {alert.label}"
     if alert.threshold is None:
         return f"A row is {name} when {alert.label} is the most likely {alert.task} level."
-    recall = f", the highest threshold that still caught {alert.recall:.0%} of such rows in validation" * bool(
-        alert.recall
+    recall = (
+        f", the highest threshold that still caught {alert.recall:.0%} of such rows in validation"
+        if alert.recall
+        else ""
     )
     return (
         f"A row is {name} when the model's probability of {alert.label} reaches {alert.threshold:.2f}"
@@ -182,7 +185,14 @@ def _environment() -> Environment:
     )
     env.filters["md"] = _md
     env.filters["pct"] = lambda x: f"{x:.0%}"
+    env.filters["marked_md"] = lambda ex: highlight(ex.text, ex.spans, _md, ("**", "**"))
+    env.filters["marked_html"] = _marked_html
     return env
+
+
+def _marked_html(ex: Example) -> Markup:
+    """An alert row's text, HTML-escaped, its evidence spans in ``<mark>``."""
+    return Markup(highlight(ex.text, ex.spans, lambda t: str(escape(t)), ("<mark>", "</mark>")))
 
 
 def render_markdown(summary: Summary, source: str) -> str:

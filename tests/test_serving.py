@@ -60,6 +60,21 @@ def test_contract_order_and_ids(url):
         assert r["truncated"] is False
 
 
+def test_explain_adds_evidence_and_changes_nothing_else(url):
+    items = [{"id": f"T-{i}", "text": t} for i, t in enumerate(TEXTS)]
+    plain = classify(url, {"items": items}).json()["results"]
+    explained = classify(url, {"items": items, "explain": True})
+    assert explained.status_code == 200, explained.text
+    assert all("evidence" not in r for r in plain)
+    for item, a, b in zip(items, plain, explained.json()["results"]):
+        evidence = b.pop("evidence")
+        assert a == b
+        assert set(evidence) == {"sentiment", "themes", "escalation"}
+        assert set(evidence["themes"]) == set(a["themes"]["labels"])
+        for span in evidence["sentiment"]:
+            assert item["text"][span["start"] : span["end"]] == span["text"]
+
+
 def test_results_do_not_depend_on_the_other_items_or_concurrency(url):
     alone = [classify(url, {"items": [{"text": t}]}).json()["results"][0] for t in TEXTS]
     with concurrent.futures.ThreadPoolExecutor(8) as pool:
@@ -125,6 +140,7 @@ def test_answers_are_counted_per_label_of_the_schema_and_request_size(url):
         ({"items": "ok"}, "list"),
         ({"items": [{"text": 42}]}, "string"),
         ({"items": [{"id": 7, "text": "ok"}]}, "string"),
+        ({"items": [{"text": "ok"}], "explain": "yes"}, "boolean"),
     ],
 )
 def test_bad_request_is_a_400_that_says_what_to_fix(url, body, fragment):
