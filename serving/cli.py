@@ -114,56 +114,58 @@ def _interrupt(signum: int, frame: object) -> NoReturn:
 
 
 def cmd_score(args: argparse.Namespace) -> int:
-    """Score the input file; errors that concern the whole file (VocError) end the run with a message and no
-    output; Ctrl-C and SIGTERM leave nothing behind either."""
+    """Score the input file(s); errors that concern the whole input (VocError) end the run with a message and
+    no output; Ctrl-C and SIGTERM leave nothing behind either, on either engine."""
+    from .batch import ScoreError
+
+    if args.batch_size < 1:
+        raise ScoreError("--batch-size must be at least 1")
+    if args.engine == "ray" and args.explain:
+        raise ScoreError("--explain runs with the local engine only for now; drop --engine ray")
+    if args.engine != "ray" and (len(args.input) > 1 or args.address or args.workers is not None):
+        raise ScoreError("several inputs, --address and --workers need --engine ray (docs/scaling.md)")
+    previous = signal.signal(signal.SIGTERM, _interrupt)  # `kill` cleans up as Ctrl-C does
+    try:
+        if args.engine == "ray":
+            from .distributed import cmd_score_ray
+
+            return cmd_score_ray(args)
+        return _score_locally(args)
+    except KeyboardInterrupt:
+        print(f"voc score: interrupted; nothing written at {args.output}", file=sys.stderr)
+        return 130
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _score_locally(args: argparse.Namespace) -> int:
+    """``voc score`` in this process: check the columns before the model loads, score, print one line."""
     from transformers.utils import logging as hf_logging
 
     from models.predictor import Predictor
     from models.store import resolve_model
 
-    from .batch import ScoreError, check_input, score_file
+    from .batch import check_input, score_file
 
-    if args.engine == "ray":
-        from .distributed import cmd_score_ray
-
-        if args.explain:
-            raise ScoreError("--explain runs with the local engine only for now; drop --engine ray")
-
-        previous = signal.signal(signal.SIGTERM, _interrupt)  # `kill` removes the staging directory too
-        try:
-            return cmd_score_ray(args)
-        finally:
-            signal.signal(signal.SIGTERM, previous)
-    if len(args.input) > 1 or args.address or args.workers is not None:
-        raise ScoreError("several inputs, --address and --workers need --engine ray (docs/scaling.md)")
     source = args.input[0]
-    if args.batch_size < 1:
-        raise ScoreError("--batch-size must be at least 1")
     columns = {"text": args.text_column, "id": args.id_column, "date": args.date_column, "group-by": args.group_by}
     check_input(source, args.encoding, **columns)  # a wrong column name should not wait for the model
     path, tag = resolve_model(args.model)
     hf_logging.disable_progress_bar()  # the only bar should be ours: no "Loading weights" bar
     hf_logging.set_verbosity_error()  # nor a tokenizer warning about long texts: `truncated` says it
     predictor = Predictor.load(path, backend=args.backend, tag=tag, batch_size=args.batch_size)
-    previous = signal.signal(signal.SIGTERM, _interrupt)  # `kill` cleans up as Ctrl-C does
-    try:
-        report = score_file(
-            predictor,
-            source,
-            args.output,
-            args.text_column,
-            args.id_column,
-            encoding=args.encoding,
-            date_column=args.date_column,
-            group_column=args.group_by,
-            bom=args.bom,
-            explain=args.explain,
-        )
-    except KeyboardInterrupt:
-        print(f"voc score: interrupted; nothing written at {args.output}", file=sys.stderr)
-        return 130
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+    report = score_file(
+        predictor,
+        source,
+        args.output,
+        args.text_column,
+        args.id_column,
+        encoding=args.encoding,
+        date_column=args.date_column,
+        group_column=args.group_by,
+        bom=args.bom,
+        explain=args.explain,
+    )
     print(
         f"{report.rows:,} rows ({report.errors:,} with an error) in {report.seconds:.1f}s "
         f"({report.rows_per_second:,.0f} rows/s) -> {report.output}; summary: {', '.join(map(str, report.summaries))}"

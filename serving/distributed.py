@@ -23,7 +23,6 @@ import glob
 import os
 import pickle
 import shutil
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -308,28 +307,23 @@ def publish(staging: Path, parts: list[Path], output: Path, single: bool) -> Non
 
 
 def cmd_score_ray(args: argparse.Namespace) -> int:
-    """``voc score --engine ray``: score the shards and print one line (rows, errors, rows/s, workers)."""
-    if args.batch_size < 1:
-        raise ScoreError("--batch-size must be at least 1")
-    try:
-        report = score_sharded(
-            args.input,
-            args.output,
-            args.text_column,
-            args.model,
-            args.id_column,
-            args.batch_size,
-            args.encoding,
-            args.address,
-            args.workers,
-            backend=args.backend,
-            date_column=args.date_column,
-            group_column=args.group_by,
-            bom=args.bom,
-        )
-    except KeyboardInterrupt:
-        print(f"voc score: interrupted; nothing written at {args.output}", file=sys.stderr)
-        return 130
+    """``voc score --engine ray`` (its options checked by ``serving.cli.cmd_score``): score the shards and print
+    one line (rows, errors, rows/s, workers)."""
+    report = score_sharded(
+        args.input,
+        args.output,
+        args.text_column,
+        args.model,
+        args.id_column,
+        args.batch_size,
+        args.encoding,
+        args.address,
+        args.workers,
+        backend=args.backend,
+        date_column=args.date_column,
+        group_column=args.group_by,
+        bom=args.bom,
+    )
     print(
         f"{report.rows:,} rows ({report.errors:,} with an error) from {report.shards:,} shards in "
         f"{report.seconds:.1f}s ({report.rows_per_second:,.0f} rows/s, {report.workers} workers, "
