@@ -40,7 +40,7 @@ combined with weights fitted on the validation split.
 ## Training
 - rows: {stats["train_rows"]} for the encoder, {stats["ngram_rows"]} for the n-gram part, {stats["validation_rows"]}
   for calibration; {stats["steps"]} steps, final loss {stats["final_loss"]:.3f}, {stats["train_seconds"]} s of
-  fine-tuning, {stats["total_seconds"]} s in all.
+  fine-tuning (on {stats.get("train_device", "cpu")}), {stats["total_seconds"]} s in all.
 - seed {meta["seed"]}; max length {cfg["max_length"]} tokens; batch {cfg["batch_size"]}; epochs {cfg["epochs"]};
   encoder lr {cfg["learning_rate"]}; word embeddings frozen: {cfg["freeze_embeddings"]}.
 - calibration: temperature per head {json.dumps({k: round(v, 3) for k, v in meta["temperatures"].items()})};

@@ -66,6 +66,7 @@ class TrainConfig:
     num_threads: int = 0  # torch CPU threads, 0 = torch's default
     output_dir: str = "artifacts/models/{name}"
     register: bool = True  # add the model to the BentoML store as voc-classifier
+    fine_tuned: str | None = None  # weights from `python -m training.remote fit` (a lent GPU): skip fine-tuning
 
     def resolve(self, path: str) -> Path:
         """Paths in a config are relative to the repository root, so a config runs from any directory."""
@@ -89,6 +90,8 @@ class TrainConfig:
         if not self.train:
             raise ConfigError("train needs at least one file")
         files = [s.path for s in self.train + self.validation + self.ngram_train] + self.test + [self.labels]
+        if self.fine_tuned and not self.resolve(self.fine_tuned).is_dir():
+            raise ConfigError(f"fine_tuned: no such directory {self.fine_tuned}")
         missing = [f for f in files if not self.resolve(f).is_file()]
         if missing:
             raise ConfigError(f"file(s) not found: {missing} (paths are relative to {REPO_ROOT})")
@@ -150,6 +153,11 @@ def _build(cls: type, raw: dict, where: str):
         return cls(**kwargs)
     except TypeError as e:
         raise ConfigError(f"{where or 'config'}: {e}") from None
+
+
+def config_from_dict(raw: dict) -> TrainConfig:
+    """A config from a mapping of settings (as ``TrainConfig.to_dict`` writes), without checking files."""
+    return _build(TrainConfig, raw, "")
 
 
 def load_config(path: str | Path | None, overrides: list[str] | None = None) -> TrainConfig:

@@ -27,7 +27,7 @@ from .card import model_card
 from .config import ConfigError, TrainConfig
 from .data import encode_rows, label_columns, read_sources, text_key, without_texts
 from .export import export_model
-from .trainer import Trainer
+from .trainer import Trainer, pick_device, seed_everything
 
 PACKAGES = (
     "torch",
@@ -41,12 +41,6 @@ PACKAGES = (
     "onnx",
     "onnxruntime",
 )
-
-
-def seed_everything(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
 
 
 def gold_arrays(rows: list[dict], schema: LabelSchema) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -141,6 +135,12 @@ def main(config: TrainConfig) -> str:
     encoder, tokenizer = load_backbone(config.base_model)
     prefix = text_prefix(config.base_model)
     model = VocClassifier(encoder, schema, dropout=config.dropout)
+    remote = None
+    if config.fine_tuned:  # fine-tuned on another machine (training/remote.py): put its weights in
+        from .remote import load_fine_tuned
+
+        remote = load_fine_tuned(model, config, config.resolve(config.fine_tuned))
+        print(f"fine-tuned weights from {config.fine_tuned}: {remote['steps']} steps on {remote['device']}")
 
     ngram = None
     if config.ngram:
@@ -150,10 +150,13 @@ def main(config: TrainConfig) -> str:
         )
         print(f"n-gram part fitted on {len(ngram_rows)} rows in {time.perf_counter() - t0:.0f}s")
 
-    encoded = encode_rows(train_rows, schema, tokenizer, prefix, config.max_length)
-    t0 = time.perf_counter()
-    losses = Trainer(model, config, pad_id=tokenizer.pad_token_id).fit(encoded)
-    train_seconds = time.perf_counter() - t0
+    if remote is None:
+        encoded = encode_rows(train_rows, schema, tokenizer, prefix, config.max_length)
+        t0 = time.perf_counter()
+        losses = Trainer(model, config, pad_id=tokenizer.pad_token_id).fit(encoded)
+        train_seconds = time.perf_counter() - t0
+    else:
+        losses, train_seconds = remote["losses"], remote["train_seconds"]
 
     # Calibrate on validation: how much n-gram to add and a temperature per head, then theme thresholds.
     meta = {"base_model": config.base_model, "text_prefix": prefix, "max_length": config.max_length}
@@ -226,6 +229,7 @@ def main(config: TrainConfig) -> str:
                 "steps": len(losses),
                 "final_loss": float(np.mean(losses[-50:])),
                 "train_seconds": round(train_seconds),
+                "train_device": remote["device"] if remote else pick_device(config.device).type,
                 "total_seconds": round(time.perf_counter() - started),
             },
             contributions=parts,

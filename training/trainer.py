@@ -6,6 +6,7 @@ import contextlib
 import math
 import random
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
@@ -14,6 +15,13 @@ from models.classifier import VocClassifier
 
 from .config import TrainConfig
 from .data import IGNORE, Encoded, collate, length_grouped_batches
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, numpy and torch: the same data, config and seed give the same weights."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
 
 
 def pick_device(name: str) -> torch.device:
