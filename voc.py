@@ -17,10 +17,40 @@ import importlib
 import os
 import sys
 import time
-from importlib import metadata
+from importlib import metadata, util
+from pathlib import Path
 from typing import Any
 
 os.environ.setdefault("BENTOML_DO_NOT_TRACK", "True")
+
+# voc's code: top-level packages installed beside this module (the repository's folders).
+PACKAGES = ("models", "training", "evaluation", "serving", "research")
+
+
+def check_packages() -> None:
+    """Raise ImportError when one of :data:`PACKAGES` would be imported from somewhere else than beside this
+    module: a user's own ``models/`` or ``serving/`` folder in the current directory comes first on
+    ``sys.path`` for ``python`` and would otherwise break ``import voc`` later with a puzzling error."""
+    home = Path(__file__).resolve().parent
+    for name in PACKAGES:
+        try:
+            spec = util.find_spec(name)
+        except (ImportError, ValueError):  # a module in sys.modules without a spec: leave it to the import
+            continue
+        if spec is None:  # not installed (a Bento carries models and serving only)
+            continue
+        where = next(iter(spec.submodule_search_locations or []), None) or spec.origin
+        if where is None or Path(where).resolve() != home / name:
+            raise ImportError(
+                f"voc's package {name!r} is shadowed: Python finds {where} instead of {home / name}. "
+                f"A folder or module named {name!r} in the current directory (or earlier on sys.path) hides it; "
+                "rename it, run Python from another directory, or run `python -P` (or set PYTHONSAFEPATH=1) "
+                "to leave the current directory off sys.path.",
+                name=name,
+            )
+
+
+check_packages()
 
 # Each module adds its subcommands with add_commands(subparsers); heavy imports wait for the command itself.
 COMMAND_MODULES: list[str] = ["training.cli", "serving.cli", "evaluation.cli", "research.cli"]

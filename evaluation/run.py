@@ -20,16 +20,16 @@ import numpy as np
 
 from models.artifact import alert_of
 from models.data import DataError, iter_labelled
-from models.schema import REPO_ROOT
+from models.paths import DATA
 
 from .baselines import Scorer
 from .bootstrap import HeadStats, intervals
 from .collect import LANGUAGES, Collected, EvaluationError, Head, collect, head_thresholds, make_heads
 from .metrics import MAIN_METRIC, headline, multi_label_metrics, single_label_metrics
 
-VOC_TRAIN = REPO_ROOT / "data" / "voc" / "train.jsonl"
-PUBLIC_DATA = REPO_ROOT / "data" / "public"
-REAL_DATA = REPO_ROOT / "data" / "real"
+VOC_TRAIN = DATA / "voc" / "train.jsonl"
+PUBLIC_DATA = DATA / "public"
+REAL_DATA = DATA / "real"
 
 
 def head_metrics(head: Head, gold: np.ndarray, probs: np.ndarray, thresholds: np.ndarray) -> dict:

@@ -1,5 +1,7 @@
 """The label schema (``data/labels.yaml``): which tasks the model has and their label sets.
 
+A wheel carries it as ``models/labels.yaml`` (:mod:`models.paths`).
+
 The heads are built from it, so adding a theme is a line in the YAML plus labelled examples.
 """
 
@@ -11,9 +13,8 @@ from pathlib import Path
 import yaml
 
 from .errors import VocError
+from .paths import DEFAULT_LABELS
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_LABELS = REPO_ROOT / "data" / "labels.yaml"
 TASK_TYPES = ("single", "multi")
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .schema import REPO_ROOT
+from .paths import DATA
 
 # Code point ranges (inclusive) of Korean and English text, SentencePiece's word marker U+2581 included.
 KEEP_RANGES = (
@@ -38,7 +38,7 @@ def in_ranges(piece: str) -> bool:
     return all(any(lo <= ord(c) <= hi for lo, hi in KEEP_RANGES) for c in piece)
 
 
-def bundled_texts(root: Path = REPO_ROOT) -> list[str]:
+def bundled_texts(root: Path = DATA.parent) -> list[str]:
     """The ``text`` of every row of the bundled data (voc, public and real sets)."""
     texts = []
     for pattern in DATA_GLOBS:

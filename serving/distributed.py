@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from models.errors import VocError
+from models.paths import PACKAGE_ROOT
 
 from .atomic import atomic_path
 from .batch import (
@@ -53,7 +54,6 @@ from .summary import Summary, merge_summaries, summary_paths
 
 SHARD, SHARD_ROW = "shard", "shard_row"
 PART_FORMAT = ".parquet"
-REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 @dataclass
@@ -202,7 +202,7 @@ def start_ray(ray: Any, address: str | None, workers: int | None) -> int:
 
     Workers import this checkout's code (``PYTHONPATH``), so a local run scores with the driver's version.
     """
-    runtime_env = {"env_vars": {"PYTHONPATH": str(REPO_ROOT), "BENTOML_DO_NOT_TRACK": "True"}}
+    runtime_env = {"env_vars": {"PYTHONPATH": str(PACKAGE_ROOT), "BENTOML_DO_NOT_TRACK": "True"}}
     if address is None:
         ray.init(num_cpus=max(workers or 0, os.cpu_count() or 1), include_dashboard=False, runtime_env=runtime_env)
     else:

@@ -38,12 +38,17 @@ def cmd_export(args: argparse.Namespace) -> int:
     """Export the ONNX backends beside a model, gate them on validation and print the gate."""
     from evaluation.gate import gate_table
     from models.artifact import read_meta
+    from models.errors import VocError
+    from models.paths import NO_DATA_HINT
     from models.store import resolve_model
 
     from .export import VALIDATION, export_in_store, export_model
 
-    path, tag = resolve_model(args.model)
     validation = args.validation or VALIDATION
+    if not Path(validation).is_file():
+        hint = "" if args.validation else f"; {NO_DATA_HINT}, or pass --validation FILE"
+        raise VocError(f"validation file not found: {validation}{hint}")
+    path, tag = resolve_model(args.model)
     if Path(args.model).is_dir():
         backends, where = export_model(path, validation), str(path)
     else:
@@ -59,11 +64,16 @@ def add_commands(sub) -> None:
         "train",
         help="fine-tune the classifier from a config (training/configs/*.yaml)",
         description="Fine-tune, calibrate, save, measure the saved model and register it as voc-classifier.\n"
-        "Example:  voc train --config training/configs/default.yaml --set epochs=3 --seed 7",
+        "Example:  voc train --config default --set epochs=3 --seed 7",
         epilog=settings_help(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--config", default=None, help="YAML config; settings not given keep their defaults")
+    p.add_argument(
+        "--config",
+        default=None,
+        help="a bundled config by name (default, full, commercial: training/configs/) or a YAML file; "
+        "settings not given keep their defaults",
+    )
     add_override_arguments(p)
     p.set_defaults(func=cmd_train)
 

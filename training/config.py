@@ -14,8 +14,9 @@ from pathlib import Path
 
 import yaml
 
+from models import paths
 from models.errors import VocError
-from models.schema import REPO_ROOT
+from models.paths import NO_DATA_HINT, bundled_configs, find_config, find_file, output_base
 
 
 class ConfigError(VocError, ValueError):
@@ -66,16 +67,18 @@ class TrainConfig:
     num_threads: int = 0  # torch CPU threads, 0 = torch's default
     output_dir: str = "artifacts/models/{name}"
     register: bool = True  # add the model to the BentoML store as voc-classifier
-    fine_tuned: str | None = None  # weights from `python -m training.remote fit` (a lent GPU): skip fine-tuning
+    fine_tuned: str | None = None  # a directory from `python -m training.remote fit` (a lent GPU): skip fine-tuning
 
     def resolve(self, path: str) -> Path:
-        """Paths in a config are relative to the repository root, so a config runs from any directory."""
-        p = Path(path)
-        return p if p.is_absolute() else REPO_ROOT / p
+        """An input file named in a config: relative paths are looked up in the current directory, then in the
+        repository root (from a checkout), so a config runs from any directory (:func:`models.paths.find_file`)."""
+        return find_file(path)
 
     @property
     def output_path(self) -> Path:
-        return self.resolve(self.output_dir.format(name=self.name))
+        """Relative to the repository root from a checkout, else to the current directory."""
+        p = Path(self.output_dir.format(name=self.name))
+        return p if p.is_absolute() else output_base() / p
 
     def check(self) -> None:
         """Fail early: values out of range and data files that do not exist."""
@@ -90,11 +93,16 @@ class TrainConfig:
         if not self.train:
             raise ConfigError("train needs at least one file")
         files = [s.path for s in self.train + self.validation + self.ngram_train] + self.test + [self.labels]
-        if self.fine_tuned and not self.resolve(self.fine_tuned).is_dir():
+        if self.fine_tuned and not Path(self.fine_tuned).is_dir():
             raise ConfigError(f"fine_tuned: no such directory {self.fine_tuned}")
-        missing = [f for f in files if not self.resolve(f).is_file()]
+        missing = list(dict.fromkeys(f for f in files if not self.resolve(f).is_file()))
         if missing:
-            raise ConfigError(f"file(s) not found: {missing} (paths are relative to {REPO_ROOT})")
+            where = "the current directory" + (f" or {paths.CHECKOUT}" if paths.CHECKOUT else "")
+            hint = ""
+            if paths.CHECKOUT is None and any(Path(f).parts[:1] == ("data",) for f in missing):
+                own = "--set 'train=[FILE]' --set 'validation=[FILE]' --set 'test=[FILE]'"
+                hint = f"; {NO_DATA_HINT}, or name your own labelled files: {own}"
+            raise ConfigError(f"file(s) not found: {missing} (relative paths are looked up in {where}){hint}")
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -164,9 +172,9 @@ def load_config(path: str | Path | None, overrides: list[str] | None = None) -> 
     """Read a YAML config, apply ``key=value`` overrides (values parsed as YAML), validate."""
     raw: dict = {}
     if path is not None:
-        path = Path(path)
+        path = find_config(path)
         if not path.is_file():
-            raise ConfigError(f"config file not found: {path}")
+            raise ConfigError(f"config file not found: {path} (bundled configs: {', '.join(bundled_configs())})")
         try:
             raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         except yaml.YAMLError as e:
@@ -211,7 +219,7 @@ SPLITS = ("train", "validation", "test")
 def add_data(config: TrainConfig, specs: list[str]) -> TrainConfig:
     """Add labelled files given as ``PATH`` (training) or ``PATH:train|validation|test`` to the config.
 
-    Relative paths are taken from the current directory (not the repository root, as in a config file).
+    Relative paths are taken from the current directory (a config file also looks in the repository root).
     The files' rows are validated when training reads them; their sha256 lands in the model's voc.json.
     """
     for spec in specs:

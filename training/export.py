@@ -18,11 +18,12 @@ from models.artifact import read_meta, write_meta
 from models.backends import ONNX_FILES, OrtEncoder
 from models.errors import ModelFileError
 from models.onnx_export import export_onnx
+from models.paths import DATA
 from models.predictor import Predictor
-from models.schema import REPO_ROOT, LabelSchema
+from models.schema import LabelSchema
 from models.selfcheck import add_backend_check, verify
 
-VALIDATION = REPO_ROOT / "data" / "voc" / "validation.jsonl"
+VALIDATION = DATA / "voc" / "validation.jsonl"
 CARD_SECTION = "\n## Inference backends\n"
 
 

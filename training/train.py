@@ -139,7 +139,7 @@ def main(config: TrainConfig) -> str:
     if config.fine_tuned:  # fine-tuned on another machine (training/remote.py): put its weights in
         from .remote import load_fine_tuned
 
-        remote = load_fine_tuned(model, config, config.resolve(config.fine_tuned))
+        remote = load_fine_tuned(model, config, config.fine_tuned)
         print(f"fine-tuned weights from {config.fine_tuned}: {remote['steps']} steps on {remote['device']}")
 
     ngram = None

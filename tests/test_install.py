@@ -1,0 +1,139 @@
+"""A plain (non-editable) install: what the wheel carries, how paths resolve without a checkout, and the
+guard against a user's own ``models/`` or ``serving/`` folder shadowing voc's packages."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from models import paths
+from training.config import ConfigError, TrainConfig, load_config
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+# --- path resolution ----------------------------------------------------------------------------------------
+
+
+def test_a_checkout_reads_the_repository_files():
+    assert paths.PACKAGE_ROOT == ROOT and paths.CHECKOUT == ROOT
+    assert paths.DEFAULT_LABELS == ROOT / "data" / "labels.yaml"  # the file researchers edit
+    assert paths.DATA == ROOT / "data"
+
+
+def test_relative_files_are_found_in_the_current_directory_first_then_the_checkout(tmp_path, monkeypatch):
+    repo, cwd = tmp_path / "repo", tmp_path / "cwd"
+    for base in (repo, cwd):
+        (base / "data").mkdir(parents=True)
+    (repo / "data" / "both.jsonl").write_text("repo")
+    (cwd / "data" / "both.jsonl").write_text("cwd")
+    (repo / "data" / "repo_only.jsonl").write_text("repo")
+    monkeypatch.setattr(paths, "CHECKOUT", repo)
+    monkeypatch.chdir(cwd)
+    assert paths.find_file("data/both.jsonl") == cwd / "data" / "both.jsonl"
+    assert paths.find_file("data/repo_only.jsonl") == repo / "data" / "repo_only.jsonl"
+    assert paths.find_file("data/nowhere.jsonl") == cwd / "data" / "nowhere.jsonl"  # the error names this one
+    assert paths.find_file(repo / "data" / "both.jsonl") == repo / "data" / "both.jsonl"
+    assert paths.output_base() == repo
+
+
+def test_an_install_finds_the_packaged_label_schema_and_writes_beside_the_current_directory(tmp_path, monkeypatch):
+    packaged = tmp_path / "site-packages" / "models" / "labels.yaml"
+    packaged.parent.mkdir(parents=True)
+    shutil.copy(ROOT / "data" / "labels.yaml", packaged)
+    monkeypatch.setattr(paths, "CHECKOUT", None)
+    monkeypatch.setattr(paths, "DEFAULT_LABELS", packaged)
+    monkeypatch.chdir(tmp_path)
+    assert paths.find_file("data/labels.yaml") == packaged
+    assert paths.output_base() == tmp_path
+    assert TrainConfig(name="x").output_path == tmp_path / "artifacts" / "models" / "x"
+
+
+def test_bundled_configs_by_name_or_by_repository_path_from_any_directory(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert paths.bundled_configs() == ["commercial", "default", "full"]
+    assert paths.find_config("default") == ROOT / "training" / "configs" / "default.yaml"
+    assert paths.find_config("training/configs/full.yaml") == ROOT / "training" / "configs" / "full.yaml"
+    assert load_config("default").name == load_config(ROOT / "training" / "configs" / "default.yaml").name
+    with pytest.raises(ConfigError, match=r"nosuch\.yaml \(bundled configs: commercial, default, full\)"):
+        load_config("nosuch")
+
+
+def test_training_without_the_bundled_data_says_what_to_do(tmp_path, monkeypatch):
+    monkeypatch.setattr(paths, "CHECKOUT", None)
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ConfigError, match="not in the installed package: run voc from the root of a clone") as e:
+        load_config("default")
+    assert "--set 'train=[FILE]'" in str(e.value)
+    # Own files instead: the labels fall back to the package's schema.
+    mine = tmp_path / "mine.jsonl"
+    mine.write_text('{"text": "good", "sentiment": "positive"}\n')
+    config = load_config(None, ["train=[mine.jsonl]", "validation=[mine.jsonl]", "test=[]"])
+    assert config.resolve(config.train[0].path) == mine
+    assert config.resolve(config.labels) == paths.DEFAULT_LABELS
+
+
+# --- the wheel ----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.skipif(importlib.util.find_spec("setuptools") is None, reason="needs setuptools to build the wheel")
+def test_the_wheel_carries_the_label_schema_the_configs_and_the_templates(tmp_path):
+    """Built offline from a copy of the sources (the build writes build/ and *.egg-info beside them)."""
+    src = tmp_path / "src"
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    (src / "data").mkdir(parents=True)
+    for name in ("pyproject.toml", "setup.py", "MANIFEST.in", "README.md", "voc.py", "data/labels.yaml"):
+        shutil.copy(ROOT / name, src / name)
+    for package in ("models", "training", "evaluation", "serving", "research"):
+        shutil.copytree(ROOT / package, src / package, ignore=ignore)
+    cmd = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", str(src), "-w"]
+    done = subprocess.run([*cmd, str(tmp_path / "dist")], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    (wheel,) = (tmp_path / "dist").glob("voc-*.whl")
+    with zipfile.ZipFile(wheel) as z:
+        names = set(z.namelist())
+        assert z.read("models/labels.yaml") == (ROOT / "data" / "labels.yaml").read_bytes()
+        for config in (ROOT / "training" / "configs").glob("*.yaml"):
+            assert z.read(f"training/configs/{config.name}") == config.read_bytes()
+        for template in (ROOT / "serving" / "templates").iterdir():
+            assert f"serving/templates/{template.name}" in names
+    assert {"voc.py", "models/paths.py", "serving/service.py", "serving/reliability/__init__.py"} <= names
+    assert not [n for n in names if n.startswith(("data/", "tests/"))]
+
+
+# --- shadowing ----------------------------------------------------------------------------------------------
+
+
+def run_python(cwd: Path, *args: str) -> subprocess.CompletedProcess:
+    """``python ARGS`` in ``cwd`` with this checkout's voc importable (as an install would make it)."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "BENTOML_DO_NOT_TRACK": "True"}
+    env.pop("PYTHONSAFEPATH", None)
+    return subprocess.run([sys.executable, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.parametrize("shadow", ["models/__init__.py", "serving.py"])
+def test_a_users_own_models_package_in_the_current_directory_gives_a_clear_import_error(tmp_path, shadow):
+    (tmp_path / shadow).parent.mkdir(parents=True, exist_ok=True)
+    (tmp_path / shadow).write_text("")
+    name = Path(shadow).parts[0].removesuffix(".py")
+    done = run_python(tmp_path, "-c", "import voc")
+    assert done.returncode == 1
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith(f"ImportError: voc's package '{name}' is shadowed: Python finds {tmp_path / name}")
+    assert "python -P" in last and "rename it" in last
+    # The fix it names works: -P leaves the current directory off sys.path.
+    assert run_python(tmp_path, "-P", "-c", "import voc, models.paths").returncode == 0
+
+
+def test_import_voc_works_elsewhere_and_beside_a_plain_folder_of_the_same_name(tmp_path):
+    (tmp_path / "serving").mkdir()  # no __init__.py: a namespace folder never hides a regular package
+    done = run_python(tmp_path, "-c", "import voc, serving.cli; print(voc._version() != '', serving.cli.__file__)")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split()[-1] == str(ROOT / "serving" / "cli.py")
