@@ -166,6 +166,21 @@ def test_qc_records_are_consistent_with_the_source():
         assert source[rec["id"]][rec["field"]] == rec["new"], rec
 
 
+def test_audit_fixes_are_applied_in_the_splits_only():
+    """qc/audit_fixes.jsonl (voc audit): the source keeps the label, the train/validation row has the fix."""
+    source = {}
+    for path in sorted((VOC / "source").glob("w*.jsonl")):
+        source |= {r["id"]: r for r in map(json.loads, path.open(encoding="utf-8"))}
+    split = {n: {r["id"]: r for r in map(json.loads, (VOC / f"{n}.jsonl").open(encoding="utf-8"))} for n in SPLITS}
+    fixes = [json.loads(line) for line in (VOC / "qc" / "audit_fixes.jsonl").open(encoding="utf-8")]
+    assert fixes
+    for rec in fixes:
+        assert source[rec["id"]][rec["field"]] == rec["old"], rec
+        assert rec["id"] not in split["test"], rec
+        row = split["train"].get(rec["id"]) or split["validation"][rec["id"]]
+        assert row[rec["field"]] == rec["new"], rec
+
+
 # --- public data added by this project --------------------------------------------------------------------
 
 

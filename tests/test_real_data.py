@@ -45,6 +45,21 @@ def test_adjudicated_labels_are_the_final_ones(name):
         assert final[fix["id"]][fix["field"]] == fix["final"], fix["id"]
 
 
+@pytest.mark.parametrize("name", SETS)
+def test_audit_fixes_are_applied_and_never_to_test(name):
+    """annotation/audit_fixes.jsonl (voc audit, reviewed by hand): the final train/validation label is ``new``;
+    the test split is not audited."""
+    path = REAL / name / "annotation" / "audit_fixes.jsonl"
+    if not path.is_file():
+        pytest.skip("no audit fixes")
+    test_ids = {r["id"] for r in rows(name, "test")}
+    final = {r["id"]: r for split in ("train", "validation") for r in rows(name, split)}
+    for fix in map(json.loads, path.open(encoding="utf-8")):
+        assert fix["id"] not in test_ids and fix["id"] in final, fix["id"]
+        got = final[fix["id"]][fix["field"]]
+        assert (sorted(got) == sorted(fix["new"])) if fix["field"] == "themes" else got == fix["new"], fix["id"]
+
+
 def test_licences_travel_with_the_data():
     assert "MIT License" in (REAL / "shop_reviews_ko" / "raw" / "kote" / "LICENSE").read_text()
     card = (REAL / "README.md").read_text()

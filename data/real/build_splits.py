@@ -6,6 +6,11 @@ tweets keep the crowd's sentiment (pool.jsonl); the Korean shop reviews were lab
 Splits are seeded and stratified by escalation (so the rare `high` lands in every split); the test split
 is never used for training or model selection.
 
+After the split is dealt, the label fixes of ``voc audit`` (annotation/audit_fixes.jsonl: id, field, old,
+new, reason; train and validation rows only, never test) replace the adjudicated label. They are applied
+after dealing so that a fixed escalation does not move any row between splits: the split assignment is
+that of the adjudicated labels.
+
 Run: python data/real/build_splits.py
 """
 
@@ -45,6 +50,20 @@ def labelled_rows(name: str, lang: str, source: str) -> list[dict]:
     return rows
 
 
+def apply_audit_fixes(name: str, parts: dict[str, list[dict]]) -> None:
+    """The audit's fixes (annotation/audit_fixes.jsonl, rows with ``new`` == ``old`` are decisions to keep)
+    over the dealt splits; a fix must match the label it replaces and may not touch the test split."""
+    path = HERE / name / "annotation" / "audit_fixes.jsonl"
+    where = {row["id"]: (part, row) for part, rows in parts.items() for row in rows}
+    for fix in read_jsonl(path) if path.is_file() else []:
+        part, row = where[fix["id"]]
+        assert part != "test", f"{name} {fix['id']}: the test split is not audited"
+        themes = fix["field"] == "themes"
+        old, new = ([t for t in THEMES if t in fix[k]] if themes else fix[k] for k in ("old", "new"))
+        assert row[fix["field"]] == old, f"{name} {fix['id']} {fix['field']}: {row[fix['field']]} != {old}"
+        row[fix["field"]] = new
+
+
 def split(rows: list[dict], n_test: int, n_val: int) -> dict[str, list[dict]]:
     """Stratified by escalation: each level's rows are dealt to test, validation and train in proportion."""
     by_level = defaultdict(list)
@@ -68,6 +87,7 @@ def main() -> None:
         if not (HERE / name / "pool.jsonl").is_file():
             continue
         parts = split(labelled_rows(name, lang, source), n_test, n_val)
+        apply_audit_fixes(name, parts)
         for part, rows in parts.items():
             with (HERE / name / f"{part}.jsonl").open("w", encoding="utf-8") as f:
                 f.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
