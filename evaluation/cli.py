@@ -50,14 +50,26 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
 def add_commands(subparsers) -> None:
     from serving.cli import add_backend_argument
 
-    p = subparsers.add_parser("evaluate", help="metrics, baselines and a report (Markdown + HTML) on labelled files")
+    p = subparsers.add_parser(
+        "evaluate",
+        help="metrics, baselines and a report (Markdown + HTML) on labelled files",
+        description="Score labelled files with a model (and the baselines), print each head's metrics with 95%\n"
+        "intervals and write metrics.json, report.md, report.html and the figures to --report DIR; with several\n"
+        "--model, compare them on the same rows (docs/evaluation.md).",
+        epilog="examples:\n"
+        "  voc evaluate --data data/voc/test.jsonl --report reports/test\n"
+        "  voc evaluate --model artifacts/models/default --data my_test.csv --no-baselines --report reports/mine\n"
+        "  voc evaluate --model voc-classifier:latest --model voc-classifier:<older> --data data/voc/test.jsonl \\\n"
+        "      --report reports/ab",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument(
         "--model",
         action="append",
         help=f"store tag or model directory (default {DEFAULT_MODEL}); give it twice or more to compare models "
         "on the same rows, with paired 95%% intervals on each difference from the first",
     )
-    p.add_argument("--data", nargs="+", required=True, metavar="FILE", help="labelled JSONL files")
+    p.add_argument("--data", nargs="+", required=True, metavar="FILE", help="labelled files: .jsonl, .csv or .parquet")
     p.add_argument("--report", required=True, metavar="DIR", help="where metrics.json, report.md/.html and PNGs go")
     p.add_argument(
         "--baselines",
@@ -77,7 +89,16 @@ def add_commands(subparsers) -> None:
     add_backend_argument(p)
     p.set_defaults(func=cmd_evaluate)
 
-    b = subparsers.add_parser("benchmark", help="NSMC and airline-tweet sentiment beside published results")
+    b = subparsers.add_parser(
+        "benchmark",
+        help="NSMC and airline-tweet sentiment beside published results",
+        description="Evaluate a model on the public benchmarks (NSMC, airline tweets) and the real-text tests, print\n"
+        "the results beside the published figures and write DIR/<benchmark>/report.md and DIR/benchmarks.md.",
+        epilog="examples:\n"
+        "  voc benchmark --report reports/benchmarks\n"
+        "  voc benchmark --model voc-classifier:latest --only airline real_en real_ko --no-baselines",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     b.add_argument("--model", default=DEFAULT_MODEL, help=f"store tag or model directory (default {DEFAULT_MODEL})")
     b.add_argument("--report", default="reports/benchmarks", metavar="DIR", help="output folder (default %(default)s)")
     b.add_argument(

@@ -17,11 +17,13 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from .errors import ModelFileError
 from .schema import LabelSchema
+
+if TYPE_CHECKING:  # annotations only: `voc --help` builds --backend's choices from this module without numpy
+    import numpy as np
 
 BACKENDS = ("torch", "torch-int8", "onnx", "onnx-int8")
 ONNX_FILES = {"onnx": "onnx/model.onnx", "onnx-int8": "onnx/model-int8.onnx"}

