@@ -39,6 +39,11 @@ def without_texts(rows: list[dict], held_out: set[str]) -> tuple[list[dict], int
     return kept, len(rows) - len(kept)
 
 
+def held_out_texts(config: TrainConfig, schema: LabelSchema) -> set[str]:
+    """The normalised texts of the config's test files: held out of every other source."""
+    return {text_key(r["text"]) for path in config.test for r in iter_labelled(config.resolve(path), schema)}
+
+
 def text_key(text: str) -> str:
     """The form under which two texts count as the same (case, spacing and Unicode form aside)."""
     return " ".join(clean_text(text).lower().split())

@@ -53,12 +53,9 @@ def fingerprint(config: TrainConfig) -> str:
 
 def training_rows(config: TrainConfig, schema: LabelSchema) -> list[dict]:
     """The encoder's training rows exactly as ``voc train`` assembles them (test texts held out)."""
-    from models.data import iter_labelled
+    from .data import held_out_texts, read_sources, without_texts
 
-    from .data import read_sources, text_key, without_texts
-
-    held_out = {text_key(r["text"]) for p in config.test for r in iter_labelled(config.resolve(p), schema)}
-    return without_texts(read_sources(config, config.train, schema), held_out)[0]
+    return without_texts(read_sources(config, config.train, schema), held_out_texts(config, schema))[0]
 
 
 def pack(configs: list[TrainConfig], out: Path) -> dict:
@@ -121,11 +118,9 @@ def pack(configs: list[TrainConfig], out: Path) -> dict:
 
 def validation_rows(config: TrainConfig, schema: LabelSchema) -> list[tuple]:
     """Per validation source, its rows as ``voc train`` reads them (test texts held out)."""
-    from models.data import iter_labelled
+    from .data import held_out_texts, read_sources, without_texts
 
-    from .data import read_sources, text_key, without_texts
-
-    held_out = {text_key(r["text"]) for p in config.test for r in iter_labelled(config.resolve(p), schema)}
+    held_out = held_out_texts(config, schema)
     return [(s, without_texts(read_sources(config, [s], schema), held_out)[0]) for s in config.validation]
 
 

@@ -25,7 +25,7 @@ from models.selfcheck import make_self_check
 from .calibration import alert_threshold, fit_combination, tune_thresholds
 from .card import model_card
 from .config import ConfigError, TrainConfig
-from .data import encode_rows, label_columns, read_sources, text_key, without_texts
+from .data import encode_rows, held_out_texts, label_columns, read_sources, without_texts
 from .export import export_model
 from .trainer import Trainer, pick_device, seed_everything
 
@@ -119,7 +119,7 @@ def main(config: TrainConfig) -> str:
 
     # Data first: a bad row must fail before any minute of training is spent.
     test_files = [config.resolve(p) for p in config.test]
-    held_out = {text_key(row["text"]) for path in test_files for row in iter_labelled(path, schema)}
+    held_out = held_out_texts(config, schema)
     train_rows, dropped = without_texts(read_sources(config, config.train, schema), held_out)
     val_rows, dropped_val = without_texts(read_sources(config, config.validation, schema), held_out)
     # The n-gram part sees the training rows plus its extra sources, each text once.
