@@ -27,14 +27,19 @@ def calibrated_probs(logits: np.ndarray, multi: bool, temperature: float) -> np.
 
 
 def single_decisions(probs: np.ndarray, overrides: np.ndarray) -> np.ndarray:
-    """Argmax per row, except that a label whose probability reaches its override threshold wins.
+    """One label index per row; a label with an override threshold is decided by that threshold alone.
 
-    ``overrides`` holds one threshold per label (``inf`` for none). It sets an operating point such as
-    "escalate when P(high) >= 0.3", chosen on validation for recall; among several labels over their
-    thresholds the most probable wins.
+    ``overrides`` holds one threshold per label (``inf`` for none); a finite one sets an operating point
+    such as "escalate when P(high) >= 0.38", chosen on validation for recall. Such a label wins exactly
+    when its probability reaches the threshold (the most probable of several that do) and never otherwise,
+    even when it is the most likely: so the decision is monotonic in its probability, and rows sorted by
+    P(high) have every ``high`` above every other level. A row with no label over its threshold gets the
+    most likely of the labels without one (of all labels when every label has one).
     """
     over = probs >= overrides[None, :]
-    return np.where(over.any(axis=1), np.where(over, probs, -1.0).argmax(axis=1), probs.argmax(axis=1))
+    free = ~np.isfinite(overrides)
+    rest = np.where(free[None, :], probs, -1.0) if free.any() else probs
+    return np.where(over.any(axis=1), np.where(over, probs, -1.0).argmax(axis=1), rest.argmax(axis=1))
 
 
 def label_thresholds(chosen: dict[str, float], labels: tuple[str, ...], default: float) -> np.ndarray:

@@ -84,3 +84,19 @@ def test_interrupted_registration_leaves_nothing_in_store(tiny_model_dir, monkey
     with pytest.raises(KeyboardInterrupt):
         store.register(tiny_model_dir)
     assert entries() == before
+
+
+def test_alert_decision_is_monotonic_in_its_probability():
+    """The issue's pair: P(high) 0.363 was `high` (the argmax) and 0.3785 `medium` (under the 0.38 threshold,
+    outvoted); now `high` iff P(high) >= 0.38, else the likelier of the rest, so sorting by P(high) never
+    puts a `medium` above a `high`."""
+    from models.predictor import single_decisions
+
+    overrides = np.array([np.inf, np.inf, 0.38])
+    probs = np.array([[0.300, 0.337, 0.363], [0.2215, 0.40, 0.3785], [0.1, 0.5, 0.4], [0.5, 0.2, 0.3]])
+    assert single_decisions(probs, overrides).tolist() == [1, 1, 2, 0]
+    rng = np.random.default_rng(0)
+    many = rng.dirichlet(np.ones(3), size=2000)
+    decided = single_decisions(many, overrides)
+    assert ((decided == 2) == (many[:, 2] >= 0.38)).all()
+    assert single_decisions(many, np.full(3, np.inf)).tolist() == many.argmax(axis=1).tolist()
