@@ -26,6 +26,11 @@ def calibrated_probs(logits: np.ndarray, multi: bool, temperature: float) -> np.
     return e / e.sum(axis=1, keepdims=True)
 
 
+# Recorded in voc.json by training: the metrics saved with a model were measured under this rule (older models
+# let the most likely label win too, so their stored recall of an override label is an upper bound now).
+DECISION_RULE = "threshold-only"
+
+
 def single_decisions(probs: np.ndarray, overrides: np.ndarray) -> np.ndarray:
     """One label index per row; a label with an override threshold is decided by that threshold alone.
 

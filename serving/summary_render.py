@@ -19,6 +19,24 @@ from .summary import NONE, OTHER, ROWS, Alert, Example, Summary, highlight
 
 MAX_PERIODS = 40  # the trend uses the finest of day / week / month that stays within this many periods
 MAX_GROUP_ROWS = 25  # the group breakdown shows the largest groups, the rest folded into one line
+FEW_ROWS = 10  # a period or group with fewer scored rows is marked: its shares move a lot by chance
+
+
+@dataclass
+class ShareRow:
+    """One key's rows and, per column, the share of them with the label; ``note`` marks a partial period or a
+    small group; ``changes``: per column the change in share from the previous row (None: nothing to compare)."""
+
+    name: str
+    n: int
+    shares: list[float]
+    note: str = ""
+    changes: list[float | None] | None = None
+
+    @property
+    def weak(self) -> bool:
+        """Drawn lighter: a partial period or fewer than ``FEW_ROWS`` rows."""
+        return bool(self.note)
 
 
 @dataclass
@@ -27,7 +45,7 @@ class ShareTable:
 
     key_title: str
     columns: list[tuple[str, str]]
-    rows: list[tuple[str, int, list[float]]]
+    rows: list[ShareRow]
 
     @property
     def tasks(self) -> list[tuple[str, int]]:
@@ -42,12 +60,14 @@ class ShareTable:
 
 
 def share_table(key_title: str, counts: dict[Hashable, Counter], keys: list[tuple[str, Hashable]], columns):
-    """A ``ShareTable`` over ``keys`` (``(shown name, key)``), in that order."""
+    """A ``ShareTable`` over ``keys`` (``(shown name, key)``), in that order; keys with under ``FEW_ROWS`` rows
+    carry the note "few rows"."""
     rows = []
     for name, key in keys:
         counter = counts.get(key, Counter())
         n = counter[ROWS]
-        rows.append((name, n, [counter[c] / n if n else 0.0 for c in columns]))
+        note = "few rows" if 0 < n < FEW_ROWS else ""
+        rows.append(ShareRow(name, n, [counter[c] / n if n else 0.0 for c in columns], note))
     return ShareTable(key_title, list(columns), rows)
 
 
@@ -99,16 +119,40 @@ def _periods(first: dt.date, last: dt.date) -> tuple[tuple, list[dt.date]]:
 
 
 def trend_table(summary: Summary) -> tuple[str, ShareTable] | None:
-    """The trend at the finest period that keeps at most ``MAX_PERIODS`` periods (empty periods included)."""
-    days = summary.by_day.counts
+    """The trend at the finest period that keeps at most ``MAX_PERIODS`` periods (empty periods included).
+    A period the data covers only in part (the first and last week or month) is noted with its days, and each
+    row carries its change in share from the previous period."""
+    days, _ = summary.days()
     if not days:
         return None
-    (name, start_of, _, fmt), periods = _periods(min(days), max(days))
+    first, last = min(days), max(days)
+    (name, start_of, step, fmt), periods = _periods(first, last)
     merged: dict[Hashable, Counter] = {}
     for day, counter in days.items():
         merged.setdefault(start_of(day), Counter()).update(counter)
-    keys = [(p.strftime(fmt), p) for p in periods]
-    return name, share_table(name, merged, keys, label_columns(summary))
+    table = share_table(name, merged, [(p.strftime(fmt), p) for p in periods], label_columns(summary))
+    for period, row in zip(periods, table.rows):
+        length = (step(period) - period).days
+        covered = (min(step(period), last + dt.timedelta(days=1)) - max(period, first)).days
+        if covered < length:
+            row.note = "; ".join(filter(None, [f"partial: {covered} of {length} days", row.note]))
+    for before, row in zip(table.rows, table.rows[1:]):
+        if before.n and row.n:
+            row.changes = [now - then for now, then in zip(row.shares, before.shares)]
+    return name, table
+
+
+def latest_change(period: str, table: ShareTable) -> dict | None:
+    """The last two full periods with enough rows, for a "this period against the one before" line."""
+    full = [row for row in table.rows if not row.weak and row.n]
+    if len(full) < 2:
+        return None
+    before, now = full[-2], full[-1]
+    changes = [
+        (task, label, now_share - then_share)
+        for (task, label), now_share, then_share in zip(table.columns, now.shares, before.shares)
+    ]
+    return {"period": period, "before": before, "now": now, "changes": changes}
 
 
 def group_table(summary: Summary) -> ShareTable | None:
@@ -127,41 +171,77 @@ def group_table(summary: Summary) -> ShareTable | None:
 
 
 def alert_sentence(alert: Alert | None) -> str:
-    """One sentence on when a row gets the alert label."""
+    """When a row gets the alert label, and what its threshold was chosen for (a target, not a measurement)."""
     if alert is None:
         return ""
     name = f"{alert.task} = {alert.label}"
     if alert.threshold is None:
         return f"A row is {name} when {alert.label} is the most likely {alert.task} level."
-    recall = (
-        f", the highest threshold that still caught {alert.recall:.0%} of such rows in validation"
-        if alert.recall
+    target = (
+        f" The threshold was chosen on validation data aiming to catch {alert.target_recall:.0%} of such rows there."
+        if alert.target_recall
         else ""
     )
     return (
-        f"A row is {name} when the model's probability of {alert.label} reaches {alert.threshold:.2f}"
-        f"{recall}, even if another level is more likely: it favours catching these rows over precision."
+        f"A row is {name} exactly when the model's probability of {alert.label} reaches {alert.threshold:.2f}, even "
+        f"if another level is more likely; below it a row gets the likelier of the other levels, so sorted by "
+        f"p({alert.label}) every {alert.label} row comes first.{target}"
     )
 
 
+def alert_measured_sentence(alert: Alert | None) -> str:
+    """What the page can say of the alert's precision and recall: the model's own test figures, or that it has none."""
+    if alert is None:
+        return ""
+    if not alert.measured:
+        return (
+            "This model stores no measured precision or recall of the alert on labelled test data; "
+            "run voc evaluate on labelled rows to know how often it is right."
+        )
+    files = "the test file" if len(alert.measured) == 1 else f"its {len(alert.measured)} test files"
+    out = (
+        f"Measured when this model was saved, on {files} (from its voc.json): recall is the share of rows labelled "
+        f"{alert.label} that it flagged, precision the share of flagged rows labelled {alert.label}. Real feedback "
+        "can differ from all of them."
+    )
+    if alert.rule_changed:
+        out += (
+            " These figures were measured under the earlier rule, in which the most likely level also won; under the "
+            "current rule recall can only be lower or equal."
+        )
+    return out
+
+
 def context(summary: Summary, source: str, trend_chart: Callable[..., str] | None = None) -> dict:
-    """Everything the templates show; ``trend_chart(period, table, single-label tasks)`` returns an image URI."""
+    """Everything the templates show; ``trend_chart(period, table, single-label tasks, colours)`` returns an
+    image URI."""
+    from .charts import label_colours
+
     trend = trend_table(summary)
     multi = [t for t in summary.schema.tasks if t.multi]
     single = [t.name for t in summary.schema.tasks if not t.multi]
+    colours = label_colours(summary.schema, summary.alert)
     return {
         "source": source,
         "summary": summary,
         "alert_sentence": alert_sentence(summary.alert),
+        "alert_measured": alert_measured_sentence(summary.alert),
         "high": summary.high.best(),
         "counts": summary.label_counts(),
         "cross": cross_tables(summary),
         "trend": trend,
-        "trend_chart": trend_chart(*trend, single) if trend and trend_chart else None,
+        "change": latest_change(*trend) if trend else None,
+        "trend_chart": trend_chart(*trend, single, colours) if trend and trend_chart else None,
+        "date_notes": summary.date_notes(),
+        "date_order": summary.date_order()[0].replace("-", " "),
+        "truncated_note": summary.truncated_note(),
+        "truncated": summary.truncated.most_common(),
         "groups": group_table(summary),
         "examples": [(t.name, [(label, _best(summary, t.name, label)) for label in t.labels]) for t in multi],
         "more_errors": summary.errors - len(summary.error_rows),
         "none_label": NONE,
+        "few_rows": FEW_ROWS,
+        "colours": {f"{task}.{label}": colour for (task, label), colour in colours.items()},
     }
 
 
@@ -185,9 +265,15 @@ def _environment() -> Environment:
     )
     env.filters["md"] = _md
     env.filters["pct"] = lambda x: f"{x:.0%}"
+    env.filters["points"] = _points
     env.filters["marked_md"] = lambda ex: highlight(ex.text, ex.spans, _md, ("**", "**"))
     env.filters["marked_html"] = _marked_html
     return env
+
+
+def _points(change: float | None) -> str:
+    """A change in share in percentage points, signed: ``+6 pts``; "–" when there is nothing to compare."""
+    return "–" if change is None else f"{100 * change:+.0f} pts"
 
 
 def _marked_html(ex: Example) -> Markup:

@@ -18,7 +18,7 @@ from models.backbone import load_backbone, text_prefix
 from models.classifier import VocClassifier
 from models.data import iter_labelled, sha256_file
 from models.ngram import NgramModel
-from models.predictor import Predictor, calibrated_probs
+from models.predictor import DECISION_RULE, Predictor, calibrated_probs
 from models.schema import LabelSchema
 from models.selfcheck import make_self_check
 
@@ -187,6 +187,7 @@ def main(config: TrainConfig) -> str:
         if thr is not None:
             thresholds[alert_task] = {alert_label: thr}
     meta.update(temperatures=temperatures, ngram_weights=ngram_weights, thresholds=thresholds)
+    meta.update(decision_rule=DECISION_RULE)  # the rule the metrics below are measured under
     meta.update(
         alert=config.alert if alert_task in schema.names and alert_label in schema[alert_task].labels else None,
         name=config.name,
