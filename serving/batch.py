@@ -1,4 +1,4 @@
-"""The batch scorer behind ``voc score``: a CSV, JSONL or Parquet export in, the same rows with predictions out.
+"""The batch scorer behind ``voc score``: a CSV, .xlsx, JSONL or Parquet export in, the same rows with predictions out.
 
 Every input row comes back, in order, with all its columns plus ``language``, one label column per task
 (``themes`` a list in JSONL and Parquet, ``|``-joined in CSV), one probability column per label
@@ -15,6 +15,10 @@ text (mixed types, integers beyond 64 bits).
 The input streams in chunks of ``CHUNK_ROWS`` rows, so memory does not grow with the file. The output
 and its summary are written to temporary files and renamed into place at the end: after Ctrl-C or a
 crash there is no file at the output path (``serving.atomic``).
+
+Spreadsheets (``serving.formats``): a CSV's delimiter is detected (``,``, ``;``, tab, ``|``) unless given, and
+kept in CSV output; .xlsx in and out; CSV and .xlsx output are Excel-safe (no cell runs as a formula) unless
+``excel_safe=False``.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ import json
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -40,13 +44,22 @@ from models.predictor import Predictor
 
 from .atomic import atomic_path
 from .contract import add_evidence, score_texts, text_problem
+from .dates import DateOptions
 from .evidence_columns import PREFIX, evidence_columns, evidence_types, with_every_label
 from .evidence_columns import to_json as evidence_json
+from .formats import XlsxWriter, excel_safe, sniff_delimiter, xlsx_chunks, xlsx_columns
 from .jsonvalues import ABSENT, arrow_column, json_key, parse_line, plain, text_cell, to_json
 from .summary import Summary, summary_paths
 from .summary_render import render_html, render_markdown
 
-FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet", ".pq": "parquet"}
+FORMATS = {
+    ".csv": "csv",
+    ".xlsx": "xlsx",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+}
 CHUNK_ROWS = 1024
 THEME_SEPARATOR = "|"
 # A JSONL line that cannot be read travels to the scorer in this column, which never reaches the output.
@@ -66,6 +79,8 @@ class ScoreReport:
     seconds: float
     output: Path
     summaries: tuple[Path, Path]
+    # The CLI's counts of truncated rows and unreadable dates (keyword-only: subclasses add positional fields).
+    summary: Summary | None = field(default=None, kw_only=True)
 
     @property
     def rows_per_second(self) -> float:
@@ -85,13 +100,21 @@ def _reading(encoding: str) -> str:
     return "utf-8-sig" if encoding.lower().replace("_", "-") in ("utf-8", "utf8") else encoding
 
 
-def read_chunks(path: Path, chunk_rows: int = CHUNK_ROWS, encoding: str = "utf-8") -> Iterator[pd.DataFrame]:
-    """The rows of ``path`` as DataFrames of at most ``chunk_rows`` rows (at least one, maybe empty)."""
+def read_chunks(
+    path: Path, chunk_rows: int = CHUNK_ROWS, encoding: str = "utf-8", delimiter: str | None = None
+) -> Iterator[pd.DataFrame]:
+    """The rows of ``path`` as DataFrames of at most ``chunk_rows`` rows (at least one, maybe empty);
+    ``delimiter``: a CSV's (``None``: ``serving.formats.sniff_delimiter``)."""
     fmt, encoding = file_format(path), _reading(encoding)
-    if fmt == "csv":
+    if fmt == "xlsx":
+        yield from xlsx_chunks(path, chunk_rows)
+    elif fmt == "csv":
         try:
+            sep = delimiter or sniff_delimiter(path, encoding)
             # Text stays text: ids keep their leading zeros and an empty cell is "", not NaN.
-            chunks = pd.read_csv(path, dtype=str, keep_default_na=False, chunksize=chunk_rows, encoding=encoding)
+            chunks = pd.read_csv(
+                path, dtype=str, keep_default_na=False, chunksize=chunk_rows, encoding=encoding, sep=sep
+            )
             for chunk in chunks:
                 if not isinstance(chunk.index, pd.RangeIndex):  # pandas took the extra fields for an index
                     raise ScoreError(
@@ -170,10 +193,13 @@ def _jsonl_records(path: Path, encoding: str) -> Iterator[tuple[dict[str, Any], 
                 yield {}, f"line {line_no} is a JSON {type(record).__name__}, not an object"
 
 
-def inspect_input(path: Path, encoding: str = "utf-8") -> tuple[list[str], int]:
+def inspect_input(path: Path, encoding: str = "utf-8", delimiter: str | None = None) -> tuple[list[str], int]:
     """The column names and row count of ``path`` without scoring it: Parquet's footer, one pass over
-    JSONL (the union of the lines' keys, as ``read_chunks`` reads it) or over CSV records (Python's csv)."""
+    JSONL (the union of the lines' keys, as ``read_chunks`` reads it), over CSV records (Python's csv) or
+    over the .xlsx worksheet."""
     fmt = file_format(path)
+    if fmt == "xlsx":
+        return xlsx_columns(path)
     if fmt == "parquet":
         parquet = pq.ParquetFile(path)
         return parquet.schema_arrow.names, parquet.metadata.num_rows
@@ -184,18 +210,20 @@ def inspect_input(path: Path, encoding: str = "utf-8") -> tuple[list[str], int]:
             columns.update(dict.fromkeys(record))
             rows += 1
         return list(columns), rows
+    delimiter = delimiter or sniff_delimiter(path, _reading(encoding))
     with open(path, encoding=_reading(encoding), newline="") as f:
-        records = csv.reader(f)
+        records = csv.reader(f, delimiter=delimiter)
         header = next(records, None)
         if header is None:
             raise ScoreError(f"{path}: the file is empty; a CSV needs a header row")
         return header, sum(1 for record in records if record)  # pandas skips blank lines too
 
 
-def check_input(path: Path, encoding: str = "utf-8", **columns: str | None) -> int:
+def check_input(path: Path, encoding: str = "utf-8", delimiter: str | None = None, **columns: str | None) -> int:
     """Fail before any model loads when a named column is missing (naming the columns found); the row count.
 
     ``columns``: role -> column name, e.g. ``text="review", id=None`` (``None``: not asked for).
+    ``delimiter``: a CSV's (``None``: detected).
     """
     path = Path(path)
     if not path.is_file():
@@ -205,7 +233,7 @@ def check_input(path: Path, encoding: str = "utf-8", **columns: str | None) -> i
     except LookupError:
         raise ScoreError(f"unknown encoding {encoding!r}: use e.g. utf-8, cp949 or euc-kr") from None
     try:
-        found, rows = inspect_input(path, encoding)
+        found, rows = inspect_input(path, encoding, delimiter)
     except UnicodeDecodeError as e:
         raise ScoreError(decode_problem(path, encoding, e)) from None
     except (pa.ArrowInvalid, OSError) as e:
@@ -289,11 +317,22 @@ def score_in_batches(predictor: Predictor, texts: list[str], progress: Callable[
 
 
 class ChunkWriter:
-    """Appends scored chunks to one CSV, JSONL or Parquet file; a CSV starts with a UTF-8 byte-order mark
-    when ``bom`` is set, so that Excel reads Korean text as UTF-8."""
+    """Appends scored chunks to one CSV, .xlsx, JSONL or Parquet file; a CSV starts with a UTF-8 byte-order mark
+    when ``bom`` is set, so that Excel reads Korean text as UTF-8, and is separated by ``delimiter``.
+    ``excel_safe``: CSV and .xlsx text cells that Excel would run as formulas are kept text (``serving.formats``)."""
 
-    def __init__(self, path: Path, fmt: str, predictor: Predictor, bom: bool = True) -> None:
+    def __init__(
+        self,
+        path: Path,
+        fmt: str,
+        predictor: Predictor,
+        bom: bool = True,
+        excel_safe: bool = True,
+        delimiter: str = ",",
+    ) -> None:
         self.path, self.fmt = path, fmt
+        self.excel_safe, self.delimiter = excel_safe, delimiter
+        self.xlsx = XlsxWriter(path, excel_safe) if fmt == "xlsx" else None
         self.multi_columns = [t.name for t in predictor.schema.tasks if t.multi]
         self.schema = predictor.schema
         self.evidence = evidence_columns(predictor.schema)
@@ -302,16 +341,23 @@ class ChunkWriter:
         encoding = "utf-8-sig" if fmt == "csv" and bom else "utf-8"
         # backslashreplace: a JSONL value may hold a lone surrogate, which UTF-8 cannot encode
         self.text = (
-            open(path, "w", encoding=encoding, errors="backslashreplace", newline="") if fmt != "parquet" else None
+            open(path, "w", encoding=encoding, errors="backslashreplace", newline="")
+            if fmt in ("csv", "jsonl")
+            else None
         )
         self.header = True
 
     def write(self, frame: pd.DataFrame) -> None:
-        if self.fmt == "csv":
+        if self.fmt in ("csv", "xlsx"):
             frame = frame.assign(**{c: frame[c].map(_join_labels) for c in self.multi_columns})
             frame = frame.assign(**{c: frame[c].map(evidence_json) for c in self.evidence if c in frame})
             frame = frame.assign(**{c: frame[c].map(text_cell) for c in self._passed_objects(frame)})
-            frame.to_csv(self.text, header=self.header, index=False)
+        if self.fmt == "xlsx":
+            self.xlsx.append(frame, self.header)
+        elif self.fmt == "csv":
+            if self.excel_safe:
+                frame = frame.assign(**{c: frame[c].map(excel_safe) for c in _text_columns(frame)})
+            frame.to_csv(self.text, header=self.header, index=False, sep=self.delimiter)
         elif self.fmt == "jsonl":
             self._write_jsonl(frame)
         else:
@@ -357,10 +403,17 @@ class ChunkWriter:
         self.parquet.write_table(table)
 
     def close(self) -> None:
+        if self.xlsx is not None:
+            self.xlsx.close()
         if self.text is not None:
             self.text.close()
         if self.parquet is not None:
             self.parquet.close()
+
+
+def _text_columns(frame: pd.DataFrame) -> list[str]:
+    """Columns that may hold text (object or string dtype): where a cell can start a formula."""
+    return [c for c in frame.columns if frame[c].dtype == object or pd.api.types.is_string_dtype(frame[c].dtype)]
 
 
 def _join_labels(labels: list[str] | None) -> str | None:
@@ -380,33 +433,54 @@ def score_file(
     group_column: str | None = None,
     bom: bool = True,
     explain: bool = False,
+    delimiter: str | None = None,
+    excel_safe: bool = True,
+    date_options: DateOptions | None = None,
 ) -> ScoreReport:
     """Score every row of ``source`` into ``output`` (format from each extension) and write the summary beside it.
 
     ``progress``: show a progress bar (``None``: only on a terminal). ``date_column`` / ``group_column``:
-    the summary's trend and breakdown. ``bom``: start a CSV output with a UTF-8 byte-order mark (for Excel).
-    ``explain``: add the evidence columns.
+    the summary's trend and breakdown; ``date_options``: how to read the dates (``serving.dates``). ``bom``:
+    start a CSV output with a UTF-8 byte-order mark (for Excel). ``explain``: add the evidence columns.
+    ``delimiter``: a CSV input's (``None``: detected); a CSV output uses the same. ``excel_safe``: see
+    ``ChunkWriter``.
     """
     source, output = Path(source), Path(output)
     out_fmt = file_format(output)
     columns = {"text": text_column, "id": id_column, "date": date_column, "group-by": group_column}
-    total = check_input(source, encoding, **columns)
+    if file_format(source) == "csv" and delimiter is None and source.is_file():
+        try:
+            delimiter = sniff_delimiter(source, _reading(encoding))
+        except (UnicodeDecodeError, LookupError):
+            pass  # check_input says what is wrong with the encoding
+    total = check_input(source, encoding, delimiter, **columns)
     if output.resolve() == source.resolve():
         raise ScoreError(f"{output}: the output would replace the input; choose another output path")
     started = time.perf_counter()
     md_path, html_path = summary_paths(output)
     with ExitStack() as stack:
         tmp_out, tmp_md, tmp_html = (stack.enter_context(atomic_path(p)) for p in (output, md_path, html_path))
-        writer = ChunkWriter(tmp_out, out_fmt, predictor, bom=bom)
+        writer = ChunkWriter(tmp_out, out_fmt, predictor, bom=bom, excel_safe=excel_safe, delimiter=delimiter or ",")
         stack.callback(writer.close)  # runs before the renames: the ExitStack unwinds in reverse
         disable = None if progress is None else not progress  # tqdm: None = only on a terminal
         bar = stack.enter_context(tqdm(total=total, unit="rows", desc=source.name, disable=disable))
-        chunks = read_chunks(source, chunk_rows, encoding)
+        chunks = read_chunks(source, chunk_rows, encoding, delimiter)
         summary = score_chunks(
-            predictor, chunks, writer, source, text_column, id_column, date_column, group_column, bar.update, explain
+            predictor,
+            chunks,
+            writer,
+            source,
+            text_column,
+            id_column,
+            date_column,
+            group_column,
+            bar.update,
+            explain,
+            date_options,
         )
         write_summaries(summary, source.name, tmp_md, tmp_html)
-    return ScoreReport(summary.rows, summary.errors, time.perf_counter() - started, output, (md_path, html_path))
+    seconds = time.perf_counter() - started
+    return ScoreReport(summary.rows, summary.errors, seconds, output, (md_path, html_path), summary=summary)
 
 
 def score_chunks(
@@ -420,12 +494,18 @@ def score_chunks(
     group_column: str | None = None,
     progress: Callable[[int], object] = lambda n: None,
     explain: bool = False,
+    date_options: DateOptions | None = None,
 ) -> Summary:
     """Score ``chunks`` (one file's, in order, its columns already checked by ``check_input``) into ``writer``;
     the summary of them, with their row and error counts. ``progress(n)`` and ``explain`` as in ``score_frame``.
     The loop of ``voc score``, also run per shard by ``serving.distributed``."""
     summary = Summary.for_predictor(
-        predictor, text_column=text_column, id_column=id_column, date_column=date_column, group_column=group_column
+        predictor,
+        text_column=text_column,
+        id_column=id_column,
+        date_column=date_column,
+        group_column=group_column,
+        date_options=date_options or DateOptions(),
     )
     for n, chunk in enumerate(chunks):
         if n == 0:

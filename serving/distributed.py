@@ -266,7 +266,9 @@ def score_sharded(
             ray.shutdown()
     seconds = time.perf_counter() - started
     summaries_at = (md_path, html_path)
-    return ShardedReport(summary.rows, summary.errors, seconds, output, summaries_at, pool, len(shards), cpu_seconds)
+    return ShardedReport(
+        summary.rows, summary.errors, seconds, output, summaries_at, pool, len(shards), cpu_seconds, summary=summary
+    )
 
 
 def run_pool(
@@ -308,7 +310,9 @@ def publish(staging: Path, parts: list[Path], output: Path, single: bool) -> Non
 
 def cmd_score_ray(args: argparse.Namespace) -> int:
     """``voc score --engine ray`` (its options checked by ``serving.cli.cmd_score``): score the shards and print
-    one line (rows, errors, rows/s, workers)."""
+    one line (rows, errors, truncated rows, unreadable dates, rows/s, workers) after any warnings."""
+    from .cli import print_warnings
+
     report = score_sharded(
         args.input,
         args.output,
@@ -324,8 +328,9 @@ def cmd_score_ray(args: argparse.Namespace) -> int:
         group_column=args.group_by,
         bom=args.bom,
     )
+    print_warnings(report)
     print(
-        f"{report.rows:,} rows ({report.errors:,} with an error) from {report.shards:,} shards in "
+        f"{report.rows:,} rows ({report.summary.outcome()}) from {report.shards:,} shards in "
         f"{report.seconds:.1f}s ({report.rows_per_second:,.0f} rows/s, {report.workers} workers, "
         f"{report.rows_per_cpu_second:,.1f} rows per worker CPU-second) -> {report.output}; "
         f"summary: {', '.join(map(str, report.summaries))}"

@@ -112,8 +112,8 @@ def test_missing_text_column_names_the_columns_found(predictor, tmp_path):
 
 def test_unknown_extension_and_already_scored_input_are_refused(predictor, tmp_path):
     src = write_input(tmp_path / "in.csv")
-    with pytest.raises(ScoreError, match="unknown extension '.xlsx'"):
-        score_file(predictor, src, tmp_path / "out.xlsx", "review", progress=False)
+    with pytest.raises(ScoreError, match="unknown extension '.xls'"):
+        score_file(predictor, src, tmp_path / "out.xls", "review", progress=False)
     scored = score_file(predictor, src, tmp_path / "out.csv", "review", progress=False).output
     with pytest.raises(ScoreError, match="already has the output columns language"):
         score_file(predictor, scored, tmp_path / "again.csv", "review", progress=False)
@@ -179,8 +179,8 @@ def test_trend_and_group_by_reach_the_summary(predictor, tmp_path):
     out = tmp_path / "out.parquet"
     score_file(predictor, src, out, "review", date_column="day", group_column="channel", progress=False)
     md, html = (p.read_text(encoding="utf-8") for p in summary_paths(out))
-    assert "## Trend per day (day)" in md and "| 2026-10-06 | 1 |" in md
-    assert "## By channel" in md and "| app | 2 |" in md  # rows 2, 4, 6 are app; row 4 has an error
+    assert "## Trend per day (day)" in md and "| 2026-10-06 (few rows) | 1 |" in md
+    assert "## By channel" in md and "| app (few rows) | 2 |" in md  # rows 2, 4, 6 are app; row 4 has an error
     assert html.count("data:image/png;base64,") == 1
     with pytest.raises(ScoreError, match="no group-by column 'shop'"):
         score_file(predictor, src, tmp_path / "x.csv", "review", group_column="shop", progress=False)
