@@ -9,7 +9,7 @@ DEFAULT_MODEL = "voc-classifier:latest"
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     """Evaluate a model (and its baselines) on labelled files and write metrics.json and the report."""
-    from .report import metrics_table
+    from .report import metrics_table, verdict
     from .run import run_evaluation
 
     first, *others = args.model or [DEFAULT_MODEL]
@@ -30,9 +30,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     for task, per in metrics["comparison"].items():
         for name, c in per.items():
             low, high = c["margin_ci"]
-            verdict = "better" if low > 0 else "worse" if high < 0 else "no clear difference"
             margin = f"{100 * c['margin']:+.1f} points [{100 * low:+.1f}, {100 * high:+.1f}]"
-            print(f"{task}: model vs {name}: {margin} ({verdict})")
+            print(f"{task}: model vs {name}: {margin} ({verdict(c)})")
     print(f"report: {args.report}/report.md (and report.html, metrics.json)")
     return 0
 

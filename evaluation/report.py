@@ -149,23 +149,52 @@ def _summary(doc: Doc, metrics: dict) -> None:
     if not baselines:
         doc.p("Baselines were not run (--no-baselines).")
         return
-    rows, losses = [], []
+    rows = []
     for task, head in metrics["systems"]["model"].items():
         metric = MAIN_METRIC[head["type"]]
         row = [task, METRIC_NAMES[metric], pct(head[metric])]
         for name in baselines:
             cmp = metrics["comparison"].get(task, {}).get(name)
             row.append(f"{pct(cmp['baseline'])} ({margin_with_ci(cmp)})" if cmp else "–")
-            if cmp and not cmp["beats"]:
-                losses.append(f"{name} on {task}")
         rows.append(row)
     doc.p(
         "Main metric per head (percent); in brackets the model's margin over the other system in points, with its "
         "paired 95% bootstrap interval (an interval that includes 0 is no evidence either way)."
     )
     doc.table(["head", "metric", "model"] + baselines, rows)
-    doc.p("The model beats every baseline." if not losses else "The model does NOT beat: " + ", ".join(losses) + ".")
+    doc.p(comparison_sentence(metrics))
     _baseline_sources(doc, metrics.get("baselines", {}))
+
+
+def verdict(cmp: dict) -> str:
+    """``better`` / ``worse`` when the paired 95% interval of the margin lies above / below 0, else ``no clear
+    difference``; without an interval, only the sign: ``ahead`` / ``behind`` / ``level`` (no evidence)."""
+    ci = cmp.get("margin_ci")
+    if ci:
+        return "better" if ci[0] > 0 else "worse" if ci[1] < 0 else "no clear difference"
+    return "ahead" if cmp["margin"] > 0 else "behind" if cmp["margin"] < 0 else "level"
+
+
+def comparison_sentence(metrics: dict) -> str:
+    """What the comparison table shows, and nothing more: the model beats every baseline only when every
+    paired interval lies above 0; otherwise which differences are clear and which are not."""
+    groups: dict[str, list[str]] = {}
+    for task, per in metrics["comparison"].items():
+        for name, cmp in per.items():
+            groups.setdefault(verdict(cmp), []).append(f"{name} on {task} ({margin_with_ci(cmp)})")
+    if not groups:
+        return "No baseline was compared on any head."
+    if set(groups) == {"better"}:
+        return "The model beats every baseline on every head: every paired 95% interval lies above 0."
+    titles = {
+        "better": "Clearly better than (interval above 0)",
+        "worse": "Clearly worse than (interval below 0)",
+        "no clear difference": "No clear difference from (interval includes 0)",
+        "ahead": "Ahead of (no interval to tell whether it is real)",
+        "behind": "Behind (no interval to tell whether it is real)",
+        "level": "Level with (no interval)",
+    }
+    return " ".join(f"{titles[v]}: {', '.join(groups[v])}." for v in titles if v in groups)
 
 
 def _baseline_sources(doc: Doc, record: dict) -> None:

@@ -170,3 +170,31 @@ def test_benchmarks_sit_beside_published_figures(tiny_model_dir, files, tmp_path
 def test_evaluation_imports_no_serving_code():
     code = "import sys, evaluation; assert not [m for m in sys.modules if m.startswith('serving')]"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_the_report_claims_only_what_its_intervals_show():
+    """Issue 22 (5): "The model beats every baseline" beside escalation vs tfidf +3.2 [-1.4, +8.4]."""
+    from evaluation.report import comparison_sentence
+
+    def cmp(margin, low, high):
+        return {
+            "metric": "macro_f1",
+            "model": 0.5,
+            "baseline": 0.5 - margin,
+            "margin": margin,
+            "margin_ci": [low, high],
+        }
+
+    mixed = {
+        "comparison": {
+            "sentiment": {"tfidf": cmp(0.10, 0.05, 0.15), "majority": cmp(0.40, 0.35, 0.45)},
+            "escalation": {"tfidf": cmp(0.032, -0.014, 0.084), "majority": cmp(-0.05, -0.08, -0.02)},
+        }
+    }
+    sentence = comparison_sentence(mixed)
+    assert "beats every baseline" not in sentence
+    assert "Clearly better than (interval above 0): tfidf on sentiment (+10.0 [+5.0, +15.0])" in sentence
+    assert "No clear difference from (interval includes 0): tfidf on escalation (+3.2 [-1.4, +8.4])" in sentence
+    assert "Clearly worse than (interval below 0): majority on escalation (-5.0 [-8.0, -2.0])" in sentence
+    clear = {"comparison": {"sentiment": {"tfidf": cmp(0.10, 0.05, 0.15)}}}
+    assert comparison_sentence(clear).startswith("The model beats every baseline on every head")
