@@ -28,7 +28,8 @@ if TYPE_CHECKING:
 
 # Okabe-Ito (https://jfly.uni-koeln.de/color/): distinguishable with deuteranopia, protanopia and tritanopia.
 BAD, GOOD, MIDDLE = "#D55E00", "#0072B2", "#BBBBBB"  # vermillion, blue, light grey
-OTHER_HUES = ("#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#000000", "#F0E442")  # orange, green, purple, sky...
+# Themes: orange, bluish green, reddish purple, black, sky blue, yellow.
+OTHER_HUES = ("#E69F00", "#009E73", "#CC79A7", "#000000", "#56B4E9", "#F0E442")
 ROWS_COLOUR = "#555555"
 BAD_LABELS = frozenset({"negative", "high", "urgent", "critical", "angry"})
 GOOD_LABELS = frozenset({"positive", "low", "calm"})
