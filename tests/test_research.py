@@ -120,3 +120,15 @@ def test_simulation_prints_a_table_and_writes_a_curve(tiny_backbone, tmp_path, c
     result = json.loads((tmp_path / "al.json").read_text())
     assert result["sizes"] == [8, 16, 24] and len(result["curves"]["suggest"]) == 2
     assert (tmp_path / "al.png").stat().st_size > 1000
+
+
+def test_suggest_on_an_onnx_predictor_loads_pytorch_on_first_use(exported_model_dir):
+    from models.predictor import Predictor
+    from research.suggest import Pool, suggest
+
+    predictor = Predictor.load(exported_model_dir)  # the exported model's default: an ONNX graph, no PyTorch module
+    assert predictor.model is None and predictor.backend == "onnx"
+    texts = [r["text"] for r in synthetic_rows(12)]
+    frame = suggest(predictor, Pool([str(i) for i in range(12)], texts, 0), 3)
+    assert len(frame) == 3 and predictor.torch_model() is predictor.torch_model()  # loaded once
+    assert predictor.backend == "onnx"  # scoring stays on the backend it was loaded on
