@@ -43,9 +43,10 @@ def decisions(predictor, probs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     for task in predictor.schema.tasks:
         chosen = predictor.thresholds.get(task.name, {})
         if task.multi:
-            out[task.name] = probs[task.name] >= label_thresholds(chosen, task.labels, 0.5)[None, :]
+            out[task.name] = probs[task.name] >= label_thresholds(chosen, task.labels, task.default_threshold)[None, :]
         else:
-            out[task.name] = single_decisions(probs[task.name], label_thresholds(chosen, task.labels, np.inf))
+            thresholds = label_thresholds(chosen, task.labels, task.default_threshold)
+            out[task.name] = single_decisions(probs[task.name], thresholds)
     return out
 
 

@@ -166,12 +166,11 @@ class Predictor:
             p = probs[task.name][i]
             scores = {label: round(float(v), 4) for label, v in zip(task.labels, p)}
             if task.multi:
-                thr = label_thresholds(self.thresholds.get(task.name, {}), task.labels, 0.5)
+                thr = label_thresholds(self.thresholds.get(task.name, {}), task.labels, task.default_threshold)
                 result[task.name] = {"labels": [label for label, v, t in zip(task.labels, p, thr) if v >= t]}
             else:
-                j = single_decisions(
-                    p[None, :], label_thresholds(self.thresholds.get(task.name, {}), task.labels, np.inf)
-                )[0]
+                thr = label_thresholds(self.thresholds.get(task.name, {}), task.labels, task.default_threshold)
+                j = single_decisions(p[None, :], thr)[0]
                 result[task.name] = {"label": task.labels[int(j)]}
             result[task.name]["scores"] = scores
         return result

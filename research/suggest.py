@@ -20,7 +20,7 @@ import pandas as pd
 import torch
 
 from models.data import LABEL_SEPARATOR, NO_LABELS
-from models.predictor import Predictor
+from models.predictor import Predictor, label_thresholds
 from models.schema import Task
 from models.text import clean_text
 from models.tokens import pad_batch
@@ -83,7 +83,7 @@ def model_outputs(predictor: Predictor, texts: list[str]) -> tuple[dict[str, np.
 def why(task: Task, probs: np.ndarray, thresholds: dict[str, float]) -> str:
     """What the head could not decide, e.g. ``sentiment: negative 0.41 vs neutral 0.38``."""
     if task.multi:
-        thr = np.array([float(thresholds.get(label, 0.5)) for label in task.labels])
+        thr = label_thresholds(thresholds, task.labels, task.default_threshold)
         j = int(np.argmin(np.abs(probs - thr)))
         return f"{task.name}: {task.labels[j]} {probs[j]:.2f} at threshold {thr[j]:.2f}"
     first, second = np.argsort(-probs)[:2]

@@ -87,9 +87,9 @@ def tiny_model_dir(tiny_backbone, tmp_path_factory):
         "base_model": tiny_backbone,
         "text_prefix": "",
         "max_length": 64,
-        "thresholds": {t.name: dict.fromkeys(t.labels, 0.5) for t in schema.tasks if t.multi},
+        "thresholds": {t.name: dict.fromkeys(t.labels, t.default_threshold) for t in schema.tasks if t.multi},
         "temperatures": dict.fromkeys(schema.names, 1.0),
-        "alert": "escalation.high",
+        "alert": ".".join(schema.alert),
     }
     return save_model(tmp_path_factory.mktemp("models") / "tiny", model, tokenizer, meta)
 
