@@ -132,3 +132,23 @@ def test_suggest_on_an_onnx_predictor_loads_pytorch_on_first_use(exported_model_
     frame = suggest(predictor, Pool([str(i) for i in range(12)], texts, 0), 3)
     assert len(frame) == 3 and predictor.torch_model() is predictor.torch_model()  # loaded once
     assert predictor.backend == "onnx"  # scoring stays on the backend it was loaded on
+
+
+def test_a_suggest_csv_says_no_theme_as_the_training_reader_does(tmp_path):
+    """An empty guess is written [] (the reader's "labelled: none"), never an empty cell ("not labelled"), so a
+    labeller who copies the guesses keeps the row's theme signal; the file starts with a BOM for Excel."""
+    from types import SimpleNamespace
+
+    from research.suggest import write_suggestions
+
+    guesses = {"guess_sentiment": ["neutral", "negative"], "guess_themes": [[], ["speed", "trust"]]}
+    guesses["guess_escalation"] = ["low", "high"]
+    rows = {"id": ["a", "b"], "text": ["배송 문의", "환불 늦어요"], **dict.fromkeys(SCHEMA.names)}
+    frame = pd.DataFrame({**rows, **guesses})
+    out = tmp_path / "to_label.csv"
+    write_suggestions(frame, out, SimpleNamespace(schema=SCHEMA))
+    assert out.read_bytes().startswith(b"\xef\xbb\xbf")
+    written = pd.read_csv(out, dtype=str, keep_default_na=False)
+    assert written["guess_themes"].tolist() == ["[]", "speed|trust"] and written["themes"].tolist() == ["", ""]
+    written.assign(**{t: written[f"guess_{t}"] for t in SCHEMA.names}).to_csv(tmp_path / "filled.csv", index=False)
+    assert [r["themes"] for r in iter_labelled(tmp_path / "filled.csv", SCHEMA)] == [[], ["speed", "trust"]]
