@@ -91,13 +91,14 @@ class Classifier:
         return score_frame(self.predictor, frame.reset_index(drop=True).copy(), text_column)
 
 
-def load(model: str = "voc-classifier:latest", batch_size: int = 32) -> Classifier:
-    """Load a model by store tag (``voc-classifier:latest``) or directory; see :class:`Classifier`."""
+def load(model: str = "voc-classifier:latest", batch_size: int = 32, backend: str | None = None) -> Classifier:
+    """Load a model by store tag (``voc-classifier:latest``) or directory, on ``backend`` (default: ``$VOC_BACKEND``,
+    else the model's); see :class:`Classifier`."""
     from models.predictor import Predictor
     from models.store import resolve_model
 
     path, tag = resolve_model(model)
-    return Classifier(Predictor.load(path, tag=tag, batch_size=batch_size))
+    return Classifier(Predictor.load(path, backend=backend, tag=tag, batch_size=batch_size))
 
 
 def cmd_classify(args: argparse.Namespace) -> int:
@@ -108,7 +109,7 @@ def cmd_classify(args: argparse.Namespace) -> int:
     if not texts:
         print("voc classify: error: give a text, or pipe texts one per line", file=sys.stderr)
         return 2
-    clf = load(args.model)
+    clf = load(args.model, backend=args.backend)
     for text, result in zip(texts, clf(texts)):
         print(json.dumps({"text": text, **result}, ensure_ascii=False))
     return 0
@@ -154,6 +155,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--model", default=os.environ.get("VOC_MODEL", "voc-classifier:latest"), help="store tag or model directory"
     )
+    from serving.cli import add_backend_argument
+
+    add_backend_argument(p)
     p.set_defaults(func=cmd_classify)
 
     p = sub.add_parser(

@@ -2,7 +2,7 @@
 
 Each baseline is a *scorer* like :class:`models.predictor.Predictor`: ``predict_proba(texts)`` returns
 ``{task: probabilities [n, n_labels]}`` in the schema's label order for the tasks it covers, and
-``thresholds`` holds the multi-label operating points (0.5 here: baselines get no tuning). A task a
+``thresholds`` holds the multi-label operating points (the schema's default: baselines get no tuning). A task a
 baseline cannot cover is listed in its ``skipped`` with the reason.
 
 - ``majority``: the training label distribution for every text (argmax = the majority class; per theme
@@ -31,7 +31,6 @@ from .descriptions import describe, describe_none
 
 # e5 was trained with an InfoNCE temperature of 0.01: cosines differ by a few hundredths.
 ZERO_SHOT_TEMPERATURE = 0.01
-DEFAULT_THRESHOLD = 0.5
 
 
 class Scorer(Protocol):
@@ -76,7 +75,7 @@ class TrainingData:
 
 
 def _default_thresholds(schema: LabelSchema) -> dict[str, dict[str, float]]:
-    return {t.name: dict.fromkeys(t.labels, DEFAULT_THRESHOLD) for t in schema.tasks if t.multi}
+    return {t.name: dict.fromkeys(t.labels, t.default_threshold) for t in schema.tasks if t.multi}
 
 
 def _no_rows(task: Task) -> str:

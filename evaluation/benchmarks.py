@@ -64,8 +64,10 @@ def run_benchmarks(
     baselines: bool = True,
     benchmarks: tuple[Benchmark, ...] | None = None,
     progress: bool = True,
+    backend: str | None = None,
 ) -> list[dict]:
-    """Evaluate each benchmark into ``report_dir/<name>/`` and write ``benchmarks.md`` and ``benchmarks.json``."""
+    """Evaluate each benchmark into ``report_dir/<name>/`` (the model on ``backend``, ``None``: its default) and write
+    ``benchmarks.md`` and ``benchmarks.json``."""
     report_dir = Path(report_dir)
     report_dir.mkdir(parents=True, exist_ok=True)
     benchmarks = benchmarks or BENCHMARKS
@@ -83,6 +85,7 @@ def run_benchmarks(
             restrict=bench.restrict,
             allow_empty=True,
             progress=progress,
+            backend=backend,
         )
         sentiment = {name: heads["sentiment"] for name, heads in metrics["systems"].items() if "sentiment" in heads}
         results.append(

@@ -40,7 +40,7 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
     """Evaluate the public benchmarks and print the results beside the published figures."""
     from .benchmarks import benchmarks_table, run_benchmarks
 
-    results = run_benchmarks(args.model, args.report, names=args.only, baselines=args.baselines)
+    results = run_benchmarks(args.model, args.report, names=args.only, baselines=args.baselines, backend=args.backend)
     print(benchmarks_table(results))
     print(f"reports: {args.report}/<benchmark>/report.md; summary: {args.report}/benchmarks.md")
     return 0
@@ -104,4 +104,5 @@ def add_commands(subparsers) -> None:
         "--only", nargs="+", metavar="NAME", help="run only these benchmarks (nsmc, airline, real_en, real_ko)"
     )
     b.add_argument("--baselines", action=argparse.BooleanOptionalAction, default=True, help="also score the baselines")
+    add_backend_argument(b)
     b.set_defaults(func=cmd_benchmark)

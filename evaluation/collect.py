@@ -200,10 +200,10 @@ def collect(
 
 
 def head_thresholds(scorer: Scorer, head: Head) -> np.ndarray:
-    """A scorer's decision thresholds for a head's labels: 0.5 where a multi-label head has none; for a
-    single-label head ``inf`` (plain argmax) except where an operating point overrides it."""
+    """A scorer's decision thresholds for a head's labels: the schema's default where it has none (for a
+    single-label head ``inf``, plain argmax, except where an operating point overrides it)."""
     chosen = scorer.thresholds.get(head.task.name, {})
-    return label_thresholds(chosen, head.labels, 0.5 if head.task.multi else np.inf)
+    return label_thresholds(chosen, head.labels, head.task.default_threshold)
 
 
 def error_record(head: Head, where: str, row: dict, probs: np.ndarray, thresholds: np.ndarray) -> dict:

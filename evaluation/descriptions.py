@@ -1,6 +1,6 @@
 """Short bilingual descriptions of each label, the zero-shot baseline's only knowledge of the task.
 
-They paraphrase ``shared/LABELS.md``. A label missing here (a theme added later) is described by its
+They paraphrase the guideline, ``docs/LABELS.md``. A label missing here (a theme added later) is described by its
 own name, so a model with a new schema still gets a zero-shot baseline. ``NONE`` describes "no label"
 for a multi-label head: each label's probability comes from its similarity against this one.
 """

@@ -41,11 +41,11 @@ def decisions(predictor, probs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Per head, each row's decision: a label index, or the 0/1 vector of labels over their thresholds."""
     out = {}
     for task in predictor.schema.tasks:
-        chosen = predictor.thresholds.get(task.name, {})
+        thresholds = label_thresholds(predictor.thresholds.get(task.name, {}), task.labels, task.default_threshold)
         if task.multi:
-            out[task.name] = probs[task.name] >= label_thresholds(chosen, task.labels, 0.5)[None, :]
+            out[task.name] = probs[task.name] >= thresholds[None, :]
         else:
-            out[task.name] = single_decisions(probs[task.name], label_thresholds(chosen, task.labels, np.inf))
+            out[task.name] = single_decisions(probs[task.name], thresholds)
     return out
 
 

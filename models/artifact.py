@@ -136,11 +136,13 @@ def read_meta(path: Path) -> dict:
 def alert_of(meta: dict) -> tuple[str, str] | None:
     """The (task, label) that routes feedback to a human, e.g. ``("escalation", "high")``.
 
-    Training stores it in voc.json as ``alert`` (from the config's ``alert``); a model saved before that
-    key existed names it by its one single-label operating threshold. ``None`` when the model has none.
+    Training stores it in voc.json as ``alert`` (the schema's ``alert``, or the config's); else the model's
+    schema names it; a model saved before either existed names it by its one single-label operating threshold.
+    ``None`` when the model has none.
     """
-    if meta.get("alert"):
-        task, _, label = str(meta["alert"]).partition(".")
+    named = meta.get("alert") or meta.get("schema", {}).get("alert")
+    if named:
+        task, _, label = str(named).partition(".")
         return task, label
     schema = meta.get("schema", {}).get("tasks", {})
     for task, chosen in meta.get("thresholds", {}).items():

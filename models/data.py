@@ -60,6 +60,7 @@ def check_row(row: object, schema: LabelSchema, where: str, allow_empty: bool = 
 
 
 LABEL_SEPARATOR = "|"
+NO_LABELS = "[]"  # a multi-label cell that says "labelled: none" (an empty cell is "not labelled")
 TABULAR = (".csv", ".parquet", ".pq")
 FORMATS = (".jsonl", ".ndjson", *TABULAR)
 

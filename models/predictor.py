@@ -10,6 +10,7 @@ import numpy as np
 
 from .artifact import META_FILE, load_model, read_meta
 from .backends import Encoder, TorchEncoder
+from .errors import ModelFileError
 from .ngram import NgramModel
 from .schema import LabelSchema
 from .text import clean_text, detect_language
@@ -83,6 +84,8 @@ class Predictor:
         self.thresholds = meta.get("thresholds", {})
         self.ngram_weights = {t: float(w) for t, w in meta.get("ngram_weights", {}).items()}
         self.tag = tag
+        self.path: Path | None = None  # the model directory, when loaded from one (``load``)
+        self._torch_model = None
 
     @property
     def backend(self) -> str:
@@ -109,10 +112,23 @@ class Predictor:
             model, tokenizer, meta = load_model(path)
             encoder = TorchEncoder(model)
         predictor = cls(encoder, tokenizer, meta, ngram=NgramModel.load(path, encoder.schema), **kwargs)
+        predictor.path = path
         verify(predictor, path)
         if name == "torch-int8":
             predictor.encoder = TorchEncoder(predictor.model, int8=True)
         return predictor
+
+    def torch_model(self):
+        """The PyTorch ``VocClassifier`` (encoder, pooling, heads), for what needs more than head logits, such as
+        ``voc suggest``'s embeddings: the module this predictor runs, else (an ONNX backend) the model directory's
+        PyTorch weights, loaded and self-checked on first use, so that such commands work on every backend."""
+        if self.model is not None:
+            return self.model
+        if self._torch_model is None:
+            if self.path is None:
+                raise ModelFileError("this predictor has no PyTorch module and no model directory to load one from")
+            self._torch_model = Predictor.load(self.path, backend="torch").model
+        return self._torch_model
 
     def run_encoder(self, ids: list[list[int]]) -> dict[str, np.ndarray]:
         """Head logits for tokenised texts; batched by length so that padding stays small."""
@@ -160,12 +176,11 @@ class Predictor:
             p = probs[task.name][i]
             scores = {label: round(float(v), 4) for label, v in zip(task.labels, p)}
             if task.multi:
-                thr = label_thresholds(self.thresholds.get(task.name, {}), task.labels, 0.5)
+                thr = label_thresholds(self.thresholds.get(task.name, {}), task.labels, task.default_threshold)
                 result[task.name] = {"labels": [label for label, v, t in zip(task.labels, p, thr) if v >= t]}
             else:
-                j = single_decisions(
-                    p[None, :], label_thresholds(self.thresholds.get(task.name, {}), task.labels, np.inf)
-                )[0]
+                thr = label_thresholds(self.thresholds.get(task.name, {}), task.labels, task.default_threshold)
+                j = single_decisions(p[None, :], thr)[0]
                 result[task.name] = {"label": task.labels[int(j)]}
             result[task.name]["scores"] = scores
         return result

@@ -110,7 +110,7 @@ def write_audit(issues: list[Issue], audited: dict[str, int], output: Path, top:
             joined = {
                 c: frame[c].map(lambda v: "|".join(v) if isinstance(v, list) else v) for c in ("given", "suggested")
             }
-            frame.assign(**joined).to_csv(tmp, index=False)
+            frame.assign(**joined).to_csv(tmp, index=False, encoding="utf-8-sig")  # Excel shows Korean
         else:
             frame.to_json(tmp, orient="records", lines=True, force_ascii=False)
     md = output.with_name(output.name + ".md")

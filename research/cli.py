@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from models.backbone import DEFAULT_BACKBONE
 from serving.cli import DEFAULT_MODEL
 
 
@@ -59,6 +60,12 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
         default=True,
         help="average in the char/word TF-IDF baseline (default: on)",
     )
+    p.add_argument(
+        "--backbone",
+        default=DEFAULT_BACKBONE,
+        help="frozen encoder whose embeddings the cheap model reads: a Hugging Face id or a local path "
+        "(default: %(default)s, built by `voc backbone`)",
+    )
     p.set_defaults(func=cmd_audit)
 
     p = subparsers.add_parser(
@@ -76,6 +83,8 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
 
 
 def cmd_suggest(args: argparse.Namespace) -> int:
+    from transformers.utils import logging as hf_logging
+
     from models.errors import VocError
     from models.predictor import Predictor
     from models.store import resolve_model
@@ -88,13 +97,19 @@ def cmd_suggest(args: argparse.Namespace) -> int:
         path, tag = resolve_model(args.model)
     except FileNotFoundError as e:
         raise VocError(str(e)) from None
-    predictor = Predictor.load(path, tag=tag)
-    pool = read_pool(args.input, args.text_column, args.id_column, args.encoding)
+    pool = read_pool(args.input, args.text_column, args.id_column, args.encoding)  # a bad input fails first
+    hf_logging.disable_progress_bar()  # no "Loading weights" bar
+    # Suggest needs the encoder's embeddings, which only the PyTorch module gives (Predictor.torch_model):
+    # load that backend alone rather than an ONNX one and then PyTorch as well.
+    predictor = Predictor.load(path, backend="torch", tag=tag)
     frame = suggest(predictor, pool, args.n, args.seed)
     write_suggestions(frame, args.output, predictor)
+    multi = [t.name for t in predictor.schema.tasks if t.multi]
+    none = f" ([] for no {'/'.join(multi)}: an empty cell means not labelled)" if multi else ""
     print(
         f"{len(frame)} of {len(pool.texts):,} rows picked ({pool.skipped:,} without a usable text) -> {args.output}; "
-        f"fill in {', '.join(predictor.schema.names)}, drop rows you skip, then `voc train --add-data {args.output}`"
+        f"fill in {', '.join(predictor.schema.names)}{none}, drop rows you skip, "
+        f"then `voc train --add-data {args.output}`"
     )
     return 0
 
@@ -105,7 +120,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
     from .audit import audit, write_audit
 
     schema = LabelSchema.load(args.labels or DEFAULT_LABELS)
-    issues, audited = audit(args.data, schema, folds=args.folds, ngrams=args.ngrams)
+    issues, audited = audit(args.data, schema, folds=args.folds, ngrams=args.ngrams, backbone=args.backbone)
     md = write_audit(issues, audited, args.output, args.top)
     counts = ", ".join(f"{h} {sum(i.head == h for i in issues)}/{n}" for h, n in audited.items())
     print(f"flagged (per head, of rows audited): {counts} -> {args.output}; summary: {md}")

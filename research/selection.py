@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from models.predictor import label_thresholds
 from models.schema import LabelSchema, Task
 
 POOL_FACTOR = 5
@@ -30,12 +31,12 @@ def head_uncertainty(task: Task, probs: np.ndarray, thresholds: np.ndarray) -> n
 def uncertainty(
     probs: dict[str, np.ndarray], schema: LabelSchema, thresholds: dict[str, dict[str, float]]
 ) -> dict[str, np.ndarray]:
-    """``head_uncertainty`` per task (multi-label thresholds from ``thresholds``, 0.5 where unset)."""
+    """``head_uncertainty`` per task (multi-label thresholds from ``thresholds``, the schema's default where unset)."""
     out = {}
     for task in schema.tasks:
         if task.name in probs:
             chosen = thresholds.get(task.name, {}) if task.multi else {}
-            thr = np.array([float(chosen.get(label, 0.5)) for label in task.labels])
+            thr = label_thresholds(chosen, task.labels, task.default_threshold)
             out[task.name] = head_uncertainty(task, probs[task.name], thr)
     return out
 

@@ -22,6 +22,7 @@ import numpy as np
 from evaluation.metrics import MAIN_METRIC, multi_label_metrics, single_label_metrics
 from models.backbone import DEFAULT_BACKBONE
 from models.data import iter_labelled
+from models.predictor import label_thresholds
 from models.schema import DEFAULT_LABELS, LabelSchema
 
 from .features import CheapModel, embed_texts
@@ -44,16 +45,18 @@ class SimulationConfig:
 
 
 def head_scores(model: CheapModel, texts: list[str], emb: np.ndarray, rows: list[dict]) -> dict[str, float]:
-    """Each head's main metric (macro-F1, themes micro-F1 at 0.5) on ``rows``, plus their mean."""
+    """Each head's main metric (macro-F1, themes micro-F1 at the schema's default threshold) on ``rows``, plus
+    their mean."""
     probs = model.predict_proba(texts, emb)
     out = {}
     for task in model.schema.tasks:
+        thr = label_thresholds({}, task.labels, task.default_threshold)  # the cheap model tunes none
         if task.multi:
             gold = np.array([[label in r[task.name] for label in task.labels] for r in rows], int)
-            m = multi_label_metrics(gold, probs[task.name], np.full(len(task.labels), 0.5), task.labels)
+            m = multi_label_metrics(gold, probs[task.name], thr, task.labels)
         else:
             gold = np.array([task.labels.index(r[task.name]) for r in rows])
-            m = single_label_metrics(gold, probs[task.name], task.labels, np.full(len(task.labels), np.inf))
+            m = single_label_metrics(gold, probs[task.name], task.labels, thr)
         out[task.name] = m[MAIN_METRIC[task.type]]
     out["mean"] = float(np.mean(list(out.values())))
     return out

@@ -4,6 +4,10 @@ The model scores every row once (one encoder pass gives both its calibrated prob
 pooled embedding); ``research.selection`` picks uncertain rows that are not alike. The output is a file
 to label: ``id``, ``text``, one empty column per task, the model's guesses (``guess_<task>``), the row's
 ``uncertainty`` and the ``reason`` it was picked. Filled in, it goes back with ``voc train --add-data``.
+
+A CSV is written as the training reader (``models.data``) reads it, so that a guess copied into its label
+column means what it meant: themes ``|``-joined and "no theme" as ``[]`` (an empty cell there means "not
+labelled"), with a UTF-8 byte-order mark so that Excel shows Korean.
 """
 
 from __future__ import annotations
@@ -15,12 +19,13 @@ import numpy as np
 import pandas as pd
 import torch
 
-from models.predictor import Predictor
+from models.data import LABEL_SEPARATOR, NO_LABELS
+from models.predictor import Predictor, label_thresholds
 from models.schema import Task
 from models.text import clean_text
 from models.tokens import pad_batch
 from serving.atomic import atomic_path
-from serving.batch import THEME_SEPARATOR, ScoreError, file_format, read_chunks
+from serving.batch import ScoreError, file_format, read_chunks
 from serving.contract import text_problem
 
 from .selection import Pick, select, uncertainty
@@ -56,8 +61,9 @@ def read_pool(source: Path, text_column: str, id_column: str | None, encoding: s
 
 
 def model_outputs(predictor: Predictor, texts: list[str]) -> tuple[dict[str, np.ndarray], np.ndarray]:
-    """Calibrated probabilities per task and L2-normalised pooled embeddings, from one encoder pass."""
-    model = predictor.model
+    """Calibrated probabilities per task and L2-normalised pooled embeddings, from one encoder pass in PyTorch
+    (an ONNX graph gives head logits only; ONNX backends are gated against these float32 probabilities)."""
+    model = predictor.torch_model()
     hidden = model.encoder.config.hidden_size
     pooled = np.zeros((len(texts), hidden), np.float32)
     order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
@@ -77,7 +83,7 @@ def model_outputs(predictor: Predictor, texts: list[str]) -> tuple[dict[str, np.
 def why(task: Task, probs: np.ndarray, thresholds: dict[str, float]) -> str:
     """What the head could not decide, e.g. ``sentiment: negative 0.41 vs neutral 0.38``."""
     if task.multi:
-        thr = np.array([float(thresholds.get(label, 0.5)) for label in task.labels])
+        thr = label_thresholds(thresholds, task.labels, task.default_threshold)
         j = int(np.argmin(np.abs(probs - thr)))
         return f"{task.name}: {task.labels[j]} {probs[j]:.2f} at threshold {thr[j]:.2f}"
     first, second = np.argsort(-probs)[:2]
@@ -111,14 +117,22 @@ def suggest(predictor: Predictor, pool: Pool, n: int, seed: int = 13) -> pd.Data
     )
 
 
+def csv_labels(labels: list[str]) -> str:
+    """A multi-label guess as a training CSV cell: ``speed|trust``, and ``[]`` for none (never an empty cell,
+    which the training reader takes for "not labelled")."""
+    return LABEL_SEPARATOR.join(labels) or NO_LABELS
+
+
 def write_suggestions(frame: pd.DataFrame, output: Path, predictor: Predictor) -> None:
-    """JSONL (label fields ``null``), CSV (empty cells, guessed themes ``|``-joined) or Parquet; atomic."""
+    """JSONL (label fields ``null``), CSV (empty label cells, guessed themes as ``csv_labels``, a UTF-8 BOM) or
+    Parquet; atomic."""
     fmt = file_format(output)
     with atomic_path(output) as tmp:
         if fmt == "jsonl":
             frame.to_json(tmp, orient="records", lines=True, force_ascii=False)
         elif fmt == "csv":
             multi = [f"guess_{t.name}" for t in predictor.schema.tasks if t.multi]
-            frame.assign(**{c: frame[c].map(THEME_SEPARATOR.join) for c in multi}).to_csv(tmp, index=False)
+            frame = frame.assign(**{c: frame[c].map(csv_labels) for c in multi})
+            frame.to_csv(tmp, index=False, encoding="utf-8-sig")
         else:
             frame.astype({name: "string" for name in predictor.schema.names}).to_parquet(tmp, index=False)

@@ -87,9 +87,9 @@ def tiny_model_dir(tiny_backbone, tmp_path_factory):
         "base_model": tiny_backbone,
         "text_prefix": "",
         "max_length": 64,
-        "thresholds": {t.name: dict.fromkeys(t.labels, 0.5) for t in schema.tasks if t.multi},
+        "thresholds": {t.name: dict.fromkeys(t.labels, t.default_threshold) for t in schema.tasks if t.multi},
         "temperatures": dict.fromkeys(schema.names, 1.0),
-        "alert": "escalation.high",
+        "alert": ".".join(schema.alert),
     }
     return save_model(tmp_path_factory.mktemp("models") / "tiny", model, tokenizer, meta)
 
@@ -99,3 +99,25 @@ def bentoml_home(tmp_path, monkeypatch):
     """An empty BentoML store for one test's subprocesses (this process keeps the session's store)."""
     monkeypatch.setenv("BENTOML_HOME", str(tmp_path / "bentoml"))
     return tmp_path / "bentoml"
+
+
+@pytest.fixture(scope="session")
+def exported_model_dir(tiny_model_dir, tmp_path_factory):
+    """The tiny model exported to ONNX by ``voc export`` (what ``voc train`` ends with): the model users run, whose
+    default backend is an ONNX graph. Gated on the first 40 validation rows to stay fast."""
+    import shutil
+    from pathlib import Path
+
+    import voc
+    from models.backends import ONNX_FILES
+
+    work = tmp_path_factory.mktemp("exported")
+    validation = work / "validation.jsonl"
+    lines = (Path(__file__).parents[1] / "data" / "voc" / "validation.jsonl").read_text(encoding="utf-8").splitlines()
+    validation.write_text("\n".join(lines[:40]) + "\n", encoding="utf-8")
+    path = work / "tiny"
+    shutil.copytree(tiny_model_dir, path)
+    assert voc.main(["export", "--model", str(path), "--validation", str(validation)]) == 0
+    default = json.loads((path / "voc.json").read_text(encoding="utf-8"))["backends"]["default"]
+    assert default in ONNX_FILES, f"the tiny model's gate chose {default}: the tests would not run an ONNX default"
+    return path

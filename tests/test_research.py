@@ -120,3 +120,35 @@ def test_simulation_prints_a_table_and_writes_a_curve(tiny_backbone, tmp_path, c
     result = json.loads((tmp_path / "al.json").read_text())
     assert result["sizes"] == [8, 16, 24] and len(result["curves"]["suggest"]) == 2
     assert (tmp_path / "al.png").stat().st_size > 1000
+
+
+def test_suggest_on_an_onnx_predictor_loads_pytorch_on_first_use(exported_model_dir):
+    from models.predictor import Predictor
+    from research.suggest import Pool, suggest
+
+    predictor = Predictor.load(exported_model_dir)  # the exported model's default: an ONNX graph, no PyTorch module
+    assert predictor.model is None and predictor.backend == "onnx"
+    texts = [r["text"] for r in synthetic_rows(12)]
+    frame = suggest(predictor, Pool([str(i) for i in range(12)], texts, 0), 3)
+    assert len(frame) == 3 and predictor.torch_model() is predictor.torch_model()  # loaded once
+    assert predictor.backend == "onnx"  # scoring stays on the backend it was loaded on
+
+
+def test_a_suggest_csv_says_no_theme_as_the_training_reader_does(tmp_path):
+    """An empty guess is written [] (the reader's "labelled: none"), never an empty cell ("not labelled"), so a
+    labeller who copies the guesses keeps the row's theme signal; the file starts with a BOM for Excel."""
+    from types import SimpleNamespace
+
+    from research.suggest import write_suggestions
+
+    guesses = {"guess_sentiment": ["neutral", "negative"], "guess_themes": [[], ["speed", "trust"]]}
+    guesses["guess_escalation"] = ["low", "high"]
+    rows = {"id": ["a", "b"], "text": ["배송 문의", "환불 늦어요"], **dict.fromkeys(SCHEMA.names)}
+    frame = pd.DataFrame({**rows, **guesses})
+    out = tmp_path / "to_label.csv"
+    write_suggestions(frame, out, SimpleNamespace(schema=SCHEMA))
+    assert out.read_bytes().startswith(b"\xef\xbb\xbf")
+    written = pd.read_csv(out, dtype=str, keep_default_na=False)
+    assert written["guess_themes"].tolist() == ["[]", "speed|trust"] and written["themes"].tolist() == ["", ""]
+    written.assign(**{t: written[f"guess_{t}"] for t in SCHEMA.names}).to_csv(tmp_path / "filled.csv", index=False)
+    assert [r["themes"] for r in iter_labelled(tmp_path / "filled.csv", SCHEMA)] == [[], ["speed", "trust"]]

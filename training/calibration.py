@@ -43,7 +43,7 @@ def tune_thresholds(probs: np.ndarray, target: np.ndarray, labels: tuple[str, ..
     out = {}
     for j, label in enumerate(labels):
         y = target[:, j].astype(bool)
-        best, best_f1 = 0.5, -1.0
+        best, best_f1 = float(grid[0]), -1.0
         for thr in grid:
             pred = probs[:, j] >= thr
             tp = float((pred & y).sum())

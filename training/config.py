@@ -53,7 +53,7 @@ class TrainConfig:
     task_weights: dict[str, float] = field(default_factory=dict)  # loss weight per task, default 1
     # The alert operating point: the label wins whenever its probability reaches a threshold chosen on
     # validation as the highest one that still recalls ``alert_recall`` of it (0 disables).
-    alert: str = "escalation.high"  # task.label of the alert operating point
+    alert: str | None = None  # task.label of the alert operating point (default: the alert of labels.yaml)
     alert_recall: float = 0.9  # validation recall the alert threshold keeps; 0 disables
     alert_min_precision: float = 0.0  # ...but never a threshold whose validation precision is below this
     # The character/word n-gram part, combined with the encoder on the validation split.
@@ -86,7 +86,7 @@ class TrainConfig:
             raise ConfigError("max_length must be >= 8, batch_size >= 1 and epochs > 0")
         if not 0.0 <= self.alert_recall <= 1.0 or not 0.0 <= self.alert_min_precision <= 1.0:
             raise ConfigError("alert_recall and alert_min_precision must lie in [0, 1]")
-        if self.alert.count(".") != 1:
+        if self.alert is not None and self.alert.count(".") != 1:
             raise ConfigError(f"alert must look like task.label, not {self.alert!r}")
         if self.device not in ("cpu", "cuda", "auto"):
             raise ConfigError(f"device must be cpu, cuda or auto, not {self.device!r}")

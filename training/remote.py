@@ -160,7 +160,8 @@ def _load_rows(path: Path, schema: LabelSchema):
 
 
 def encoder_metrics(model, data, schema: LabelSchema, pad_id: int, device) -> dict[str, float]:
-    """The encoder alone on packed rows (temperature 1, themes at 0.5): sentiment and escalation macro-F1,
+    """The encoder alone on packed rows (temperature 1, themes at the schema's default threshold): macro-F1 of the
+    single-label heads,
     theme micro-F1. A quick way to compare recipes on validation there; the finished model is measured here."""
     from sklearn.metrics import f1_score
 
@@ -183,7 +184,8 @@ def encoder_metrics(model, data, schema: LabelSchema, pad_id: int, device) -> di
         z = torch.cat(logits[task.name]).numpy()[has]
         gold = data.labels[task.name][has]
         if task.multi:
-            scores[task.name] = float(f1_score(gold.astype(int), (z > 0).astype(int), average="micro", zero_division=0))
+            on = 1.0 / (1.0 + np.exp(-z)) >= task.default_threshold
+            scores[task.name] = float(f1_score(gold.astype(int), on.astype(int), average="micro", zero_division=0))
         else:
             scores[task.name] = float(f1_score(gold, z.argmax(1), average="macro", labels=range(len(task.labels))))
     return scores

@@ -69,10 +69,10 @@ def part_metrics(probs: dict[str, np.ndarray], golds: dict, schema: LabelSchema,
             continue
         p = probs[task.name][has]
         if task.multi:
-            thr = label_thresholds(thresholds.get(task.name, {}), task.labels, 0.5)
+            thr = label_thresholds(thresholds.get(task.name, {}), task.labels, task.default_threshold)
             out[task.name] = headline(multi_label_metrics(gold.astype(int), p, thr, task.labels))
         else:
-            thr = label_thresholds(thresholds.get(task.name, {}), task.labels, np.inf)
+            thr = label_thresholds(thresholds.get(task.name, {}), task.labels, task.default_threshold)
             out[task.name] = headline(single_label_metrics(gold, p, task.labels, thr))
     return out
 
@@ -113,8 +113,10 @@ def main(config: TrainConfig) -> str:
     if config.num_threads:
         torch.set_num_threads(config.num_threads)
     schema = LabelSchema.load(config.resolve(config.labels))
-    alert_task, alert_label = config.alert.split(".")
-    if config.alert_recall and (alert_task not in schema.names or alert_label not in schema[alert_task].labels):
+    alert = config.alert or ".".join(schema.alert or ())  # the schema's alert unless the config names another
+    alert_task, _, alert_label = alert.partition(".")
+    known = alert_task in schema.names and alert_label in schema[alert_task].labels
+    if config.alert_recall and config.alert and not known:
         raise ConfigError(f"alert {config.alert!r} is not a task.label of {config.labels}")
 
     # Data first: a bad row must fail before any minute of training is spent.
@@ -179,7 +181,7 @@ def main(config: TrainConfig) -> str:
         val_probs[task.name] = calibrated_probs(combined, task.multi, temperatures[task.name])
         if task.multi:
             thresholds[task.name] = tune_thresholds(val_probs[task.name], gold, task.labels)
-    if config.alert_recall and alert_task in val_probs and not schema[alert_task].multi:
+    if config.alert_recall and known and alert_task in val_probs and not schema[alert_task].multi:
         label = schema[alert_task].labels.index(alert_label)
         thr = alert_threshold(
             val_probs[alert_task], golds[alert_task][1], label, config.alert_recall, config.alert_min_precision
@@ -189,7 +191,7 @@ def main(config: TrainConfig) -> str:
     meta.update(temperatures=temperatures, ngram_weights=ngram_weights, thresholds=thresholds)
     meta.update(decision_rule=DECISION_RULE)  # the rule the metrics below are measured under
     meta.update(
-        alert=config.alert if alert_task in schema.names and alert_label in schema[alert_task].labels else None,
+        alert=alert if known else None,
         name=config.name,
         seed=config.seed,
         training=config.to_dict(),

@@ -11,13 +11,15 @@ Run: python data/real/agreement.py airline_en [--disagreements]
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 from sklearn.metrics import cohen_kappa_score
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # data/: label_schema, read from data/labels.yaml
+from label_schema import LEVELS, THEMES  # noqa: E402
+
 HERE = Path(__file__).parent
-THEMES = ("speed", "empathy", "resolution", "trust")
-LEVELS = ("low", "medium", "high")
 
 
 def read_jsonl(path: Path) -> list[dict]:

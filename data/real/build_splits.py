@@ -16,15 +16,17 @@ Run: python data/real/build_splits.py
 
 import json
 import random
+import sys
 from collections import defaultdict
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # data/: label_schema, read from data/labels.yaml
+from label_schema import FIELDS, ordered  # noqa: E402
 
 HERE = Path(__file__).parent
 SEED = 2026
 # name -> (language code, source tag, test rows, validation rows)
 SETS = {"airline_en": ("en", "airline_tweets", 450, 200), "shop_reviews_ko": ("ko", "kote_shop_reviews", 400, 150)}
-FIELDS = ("sentiment", "themes", "escalation")
-THEMES = ("speed", "empathy", "resolution", "trust")
 
 
 def read_jsonl(path: Path) -> list[dict]:
@@ -43,7 +45,7 @@ def labelled_rows(name: str, lang: str, source: str) -> list[dict]:
         row = {"id": item["id"], "text": item["text"], "lang": lang, "source": source}
         for field in FIELDS:
             row[field] = label.get(field, item.get(field))
-        row["themes"] = [t for t in THEMES if t in row["themes"]]
+        row["themes"] = ordered("themes", row["themes"], f"{name} {item['id']}")
         if item.get("negativereason") is not None:  # the crowd's complaint category: a cross-check only
             row["negativereason"] = item["negativereason"]
         rows.append(row)
@@ -59,7 +61,7 @@ def apply_audit_fixes(name: str, parts: dict[str, list[dict]]) -> None:
         part, row = where[fix["id"]]
         assert part != "test", f"{name} {fix['id']}: the test split is not audited"
         themes = fix["field"] == "themes"
-        old, new = ([t for t in THEMES if t in fix[k]] if themes else fix[k] for k in ("old", "new"))
+        old, new = (ordered("themes", fix[k], f"{path} {fix['id']}") if themes else fix[k] for k in ("old", "new"))
         assert row[fix["field"]] == old, f"{name} {fix['id']} {fix['field']}: {row[fix['field']]} != {old}"
         row[fix["field"]] = new
 

@@ -5,12 +5,15 @@ language, channel and industry. Run: python data/voc/stats.py
 """
 
 import json
+import sys
 from collections import Counter
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # data/: label_schema, read from data/labels.yaml
+from label_schema import LEVELS, SENTIMENTS, THEMES  # noqa: E402
+
 HERE = Path(__file__).parent
 SPLITS = ("train", "validation", "test")
-THEMES = ("speed", "empathy", "resolution", "trust")
 
 
 def table(title: str, columns: list[str], counts: dict[str, Counter], sizes: dict[str, int]) -> None:
@@ -30,7 +33,7 @@ def main() -> None:
     def count(key) -> dict[str, Counter]:
         return {name: Counter(v for r in part for v in key(r)) for name, part in rows.items()}
 
-    table("sentiment", ["negative", "neutral", "positive"], count(lambda r: [r["sentiment"]]), sizes)
+    table("sentiment", list(SENTIMENTS), count(lambda r: [r["sentiment"]]), sizes)
     theme_cols = [*THEMES, "(none)", "(2+)"]
     table(
         "themes (a row counts once per theme)",
@@ -38,7 +41,7 @@ def main() -> None:
         count(lambda r: r["themes"] + ["(none)"] * (not r["themes"]) + ["(2+)"] * (len(r["themes"]) > 1)),
         sizes,
     )
-    table("escalation", ["low", "medium", "high"], count(lambda r: [r["escalation"]]), sizes)
+    table("escalation", list(LEVELS), count(lambda r: [r["escalation"]]), sizes)
     table("lang", ["ko", "en", "mixed"], count(lambda r: [r["lang"]]), sizes)
     channels = sorted({r["channel"] for r in rows["all"]})
     table("channel", channels, count(lambda r: [r["channel"]]), sizes)

@@ -12,7 +12,8 @@ under way), cancel_order and delete_account (cancellation intent), payment_issue
 registration_problems (problem reports whose escalation the text does not settle). Exact repeats after
 lower-casing and whitespace normalisation are dropped (first kept); the source's splits are kept.
 
-Run: python data/public/bitext_neutral_en/build.py [source_dir]  (default ../shared/data/bitext_customer_support_en)
+Run: python data/public/bitext_neutral_en/build.py SOURCE_DIR  (train/validation/test.jsonl with id, text, intent and
+offensive, converted from the Bitext CSV files: see README.md; the repository does not carry them)
 """
 
 import json
@@ -21,7 +22,6 @@ from collections import Counter
 from pathlib import Path
 
 HERE = Path(__file__).parent
-DEFAULT_SOURCE = HERE.parents[2].parent / "shared" / "data" / "bitext_customer_support_en"
 KEEP = (
     "change_order",
     "change_shipping_address",
@@ -74,4 +74,7 @@ def main(source: Path) -> None:
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT_SOURCE)
+    splits = ("train", "validation", "test")
+    if len(sys.argv) != 2 or not all((Path(sys.argv[1]) / f"{s}.jsonl").is_file() for s in splits):
+        sys.exit(f"usage: python {sys.argv[0]} SOURCE_DIR (holding {', '.join(splits)} .jsonl; see README.md)")
+    main(Path(sys.argv[1]))

@@ -18,7 +18,7 @@ Steps:
   5. shuffle the ID-sorted rows with random.Random(SEED) and take the first N (all of them when fewer);
   6. write pool.jsonl sorted by ID.
 
-Fields: id ("kote-<ID>", the same ids as shared/data/kote_emotions_ko), text, emotions (KOTE's multi-label
+Fields: id ("kote-<ID>", KOTE's own row ID), text, emotions (KOTE's multi-label
 emotion names, the union over its 5 annotators, as in the source), kote_split ("val" or "test": the official
 split the row comes from), service_kw (True when the text matches SERVICE_RE, a documented keyword hint for
 service-aspect content; it is not a label and no row is dropped for it).

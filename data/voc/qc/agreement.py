@@ -14,13 +14,15 @@ Run: python data/voc/qc/agreement.py [--disagreements]
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 from sklearn.metrics import cohen_kappa_score
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # data/: label_schema, read from data/labels.yaml
+from label_schema import LEVELS, THEMES  # noqa: E402
+
 HERE = Path(__file__).parent
-THEMES = ("speed", "empathy", "resolution", "trust")
-LEVELS = ("low", "medium", "high")
 
 
 def load_pairs() -> list[tuple[dict, dict]]:

@@ -7,12 +7,15 @@ import itertools
 import json
 import sys
 from collections import Counter
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # data/: label_schema, read from data/labels.yaml
+from label_schema import LEVELS, SENTIMENTS, THEMES  # noqa: E402
 
 LANGS = {"ko", "en", "mixed"}
 CHANNELS = {"app_review", "shop_review", "chat_survey", "email", "social", "call_note", "nps_comment"}
-SENTIMENT = {"negative", "neutral", "positive"}
-THEMES = {"speed", "empathy", "resolution", "trust"}
-ESCALATION = {"low", "medium", "high"}
+SENTIMENT = set(SENTIMENTS)
+ESCALATION = set(LEVELS)
 FIELDS = {"id", "text", "lang", "channel", "industry", "sentiment", "themes", "escalation"}
 
 
@@ -37,7 +40,7 @@ def main(path: str) -> None:
             continue
         if r["lang"] not in LANGS or r["channel"] not in CHANNELS or r["sentiment"] not in SENTIMENT:
             errors.append(f"line {no}: bad lang/channel/sentiment {r['lang']}/{r['channel']}/{r['sentiment']}")
-        if r["escalation"] not in ESCALATION or not set(r["themes"]) <= THEMES or len(set(r["themes"])) != len(r["themes"]):
+        if r["escalation"] not in ESCALATION or not set(r["themes"]) <= set(THEMES) or len(set(r["themes"])) != len(r["themes"]):
             errors.append(f"line {no}: bad escalation/themes {r['escalation']}/{r['themes']}")
         if not r["text"].strip():
             errors.append(f"line {no}: empty text")
