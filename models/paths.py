@@ -13,6 +13,8 @@
 
 from __future__ import annotations
 
+import tomllib
+from importlib import metadata
 from pathlib import Path
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[1]
@@ -66,3 +68,16 @@ def find_config(name: str | Path) -> Path:
 
 def bundled_configs() -> list[str]:
     return sorted(p.stem for p in CONFIGS.glob("*.yaml"))
+
+
+def package_version() -> str:
+    """voc's version: the installed distribution's, else that of the ``pyproject.toml`` beside the code (a
+    checkout, or a Bento's ``src/``), else ``unknown``."""
+    try:
+        return metadata.version("voc")
+    except metadata.PackageNotFoundError:
+        pass
+    try:
+        return tomllib.loads((PACKAGE_ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["version"]
+    except (OSError, KeyError, tomllib.TOMLDecodeError):
+        return "unknown"
