@@ -34,10 +34,10 @@ STATUS_CODES = [
     Status(200, "Scored: one result per item, in order (with `on_error: item`, `{id, error}` in a bad item's slot)."),
     Status(
         400,
-        "The request is wrong and the same request always will be: `error` says what to fix, and `detail` lists "
-        f"each problem with its location. An empty or over-long text, no items or more than {MAX_ITEMS}, unknown "
-        "fields, wrong types, invalid JSON, a body that is not UTF-8, starts with a byte-order mark or is shorter "
-        "than its Content-Length.",
+        "The request is wrong, and sending it again gets the same answer: `error` says what to fix and `detail` "
+        f"lists each problem with its location. An empty or over-long text, no items or more than {MAX_ITEMS}, "
+        "unknown fields, wrong types, invalid JSON, a body that is not UTF-8, starts with a byte-order mark or is "
+        "shorter than its Content-Length.",
     ),
     Status(413, f"The body is over {MAX_BODY_BYTES:,} bytes: send fewer or shorter items per request."),
     Status(415, "The body is not JSON by its Content-Type: send it as `application/json`."),

@@ -328,7 +328,10 @@ def test_openapi_is_the_services_own_with_its_version_limits_labels_and_real_sta
             "items[0].lang: Extra inputs are not permitted (remove it",
         ),
         ([{"text": "ok"}], "1 problem in the request: the body: Input should be an object (send a JSON object such as"),
-        ({"items": [{"text": "ok"}] * (MAX_ITEMS + 1)}, f"1 problem in the request: items: List should have at most {MAX_ITEMS} items"),
+        (
+            {"items": [{"text": "ok"}] * (MAX_ITEMS + 1)},
+            f"1 problem in the request: items: List should have at most {MAX_ITEMS} items",
+        ),
     ],
 )
 def test_a_validation_400_says_in_plain_words_what_and_where_to_fix(url, body, error):
