@@ -57,7 +57,7 @@ DESCRIPTION = "\n\n".join(
         f"`{json.dumps(EXAMPLE_REQUEST, ensure_ascii=False)}`; results come back in request order with each id "
         "echoed and the tag of the model that scored them.",
         LIMITS,
-        "Status codes: " + " ".join(f"**{s.code}** {s.meaning}" for s in STATUS_CODES),
+        "Status codes of `POST /classify`:\n\n" + "\n".join(f"- **{s.code}** {s.meaning}" for s in STATUS_CODES),
         "`/healthz`, `/readyz` and `/metrics` (Prometheus) are for operators.",
     ]
 )

@@ -22,6 +22,8 @@ from pydantic.json_schema import GenerateJsonSchema, models_json_schema
 
 from models.paths import package_version
 
+from .batcher import Overloaded
+from .contract import MAX_BODY_BYTES, REQUEST_TIMEOUT_SECONDS
 from .home import DESCRIPTION, EXAMPLE_REQUEST, STATUS_CODES
 from .validation import BadRequest, ErrorMessage
 
@@ -32,6 +34,18 @@ LICENSE = {"name": "Apache-2.0", "identifier": "Apache-2.0"}  # pyproject.toml's
 SERVER = {"url": "/", "description": "this service (the host that serves this document)"}
 # The body of each status code, when it is not ErrorMessage (200: the API's own response model).
 BODIES: dict[int, type[BaseModel]] = {400: BadRequest}
+# What the service answers with each error status (serving.guard, serving.batcher, BentoML's own).
+ERROR_EXAMPLES = {
+    413: f"request body is over {MAX_BODY_BYTES:,} bytes: send fewer or shorter items per request",
+    415: "Content-Type 'text/plain' is not accepted: send JSON as application/json",
+    503: str(Overloaded(waiting=300)),
+    504: f"Not able to process the request in {REQUEST_TIMEOUT_SECONDS} seconds",
+    500: "An unexpected error has occurred, please check the server log.",
+}
+TAGS = [
+    {"name": "Service APIs", "description": "Scoring customer feedback."},
+    {"name": "Infrastructure", "description": "For operators: health, readiness and Prometheus metrics."},
+]
 HEADERS = {
     503: {
         "Retry-After": {
@@ -59,8 +73,10 @@ def _ref(model: type[BaseModel]) -> dict[str, str]:
     return {"$ref": REF_TEMPLATE.format(model=model.__name__)}
 
 
-def _json(model: type[BaseModel] | None) -> dict[str, Any]:
-    return {"content": {"application/json": {"schema": _ref(model)}}} if model is not None else {}
+def _body(code: int, model: type[BaseModel]) -> dict[str, Any]:
+    """The response body of ``code``: ``model``, with the service's real message as the example of an error."""
+    example = {"example": {"error": ERROR_EXAMPLES[code]}} if code in ERROR_EXAMPLES else {}
+    return {"content": {"application/json": {"schema": _ref(model), **example}}}
 
 
 def api_path(api: Any) -> dict[str, Any]:
@@ -79,7 +95,9 @@ def api_path(api: Any) -> dict[str, Any]:
                 str(status.code): {
                     "description": status.meaning,
                     **({"headers": HEADERS[status.code]} if status.code in HEADERS else {}),
-                    **_json(api.output_spec if status.code == 200 else BODIES.get(status.code, ErrorMessage)),
+                    **_body(
+                        status.code, api.output_spec if status.code == 200 else BODIES.get(status.code, ErrorMessage)
+                    ),
                 }
                 for status in STATUS_CODES
             },
@@ -88,7 +106,7 @@ def api_path(api: Any) -> dict[str, Any]:
 
 
 def openapi_document(service: bentoml.Service, generated: dict[str, Any]) -> dict[str, Any]:
-    """The document for ``service``; ``generated`` (BentoML's) gives the operator routes' paths and tags."""
+    """The document for ``service``; ``generated`` (BentoML's) gives the operator routes' paths."""
     apis = {api.route: api for api in service.apis.values()}
     models = [(api.input_spec, "validation") for api in apis.values()]
     models += [(m, "serialization") for m in (*(api.output_spec for api in apis.values()), BadRequest, ErrorMessage)]
@@ -104,7 +122,7 @@ def openapi_document(service: bentoml.Service, generated: dict[str, Any]) -> dic
             "license": LICENSE,
         },
         "servers": [SERVER],
-        "tags": generated.get("tags", []),
+        "tags": TAGS,
         "paths": {**{route: api_path(api) for route, api in apis.items()}, **operator_paths},
         "components": {"schemas": schemas["$defs"]},
     }

@@ -172,9 +172,7 @@ class VocService:
         self.answers = PredictionMetrics(self.predictor.schema)
 
     @bentoml.api(input_spec=io_model(ClassifyRequest), output_spec=ClassifyResponse)
-    async def classify(
-        self, items: list[Item], on_error: OnError = "request", explain: bool = False
-    ) -> BaseModel:
+    async def classify(self, items: list[Item], on_error: OnError = "request", explain: bool = False) -> BaseModel:
         """Score 1 to 64 feedback items: results in request order, ids echoed, with the model tag. An empty or over-long text refuses the request (400), or with `"on_error": "item"` gets `{"id", "error"}` in its slot. With `"explain": true` each scored result also gets `evidence`. When the queue is full: 503 with Retry-After."""  # noqa: E501 (one line: the OpenAPI page shows it as Markdown, indentation included)
         problems = [text_problem(item.text) for item in items]  # all None unless on_error is "item"
         texts = [item.text for item, problem in zip(items, problems) if problem is None]

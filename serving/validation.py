@@ -12,7 +12,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from .guard import ASGIApp, Message, Receive, Scope, Send
 
@@ -51,13 +51,23 @@ class Problem(BaseModel):
 class BadRequest(BaseModel):
     """A 400: what to fix, and (for a body that was read as JSON) each problem with its location."""
 
-    error: str = Field(
-        description="What is wrong and what to fix, in one line.",
+    model_config = ConfigDict(
         json_schema_extra={
-            "example": "1 problem in the request: items[5].text: text has 4,210 characters, over the limit of "
-            "4,000: split or shorten it"
-        },
+            "example": {
+                "error": "1 problem in the request: items[5].text: text has 4,210 characters, over the limit of "
+                "4,000: split or shorten it",
+                "detail": [
+                    {
+                        "type": "text_problem",
+                        "loc": ["items", 5, "text"],
+                        "msg": "text has 4,210 characters, over the limit of 4,000: split or shorten it",
+                    }
+                ],
+            }
+        }
     )
+
+    error: str = Field(description="What is wrong and what to fix, in one line.")
     detail: list[Problem] | None = Field(
         default=None, description="Every problem with its location; absent when the body could not be read."
     )

@@ -310,6 +310,11 @@ def test_openapi_is_the_services_own_with_its_version_limits_labels_and_real_sta
         assert list(scores["properties"]) == scores["required"] == list(task.labels)
     assert set(operation["responses"]) == {"200", "400", "413", "415", "503", "504", "500"}  # never 404
     assert operation["responses"]["503"]["headers"]["Retry-After"]["schema"]["type"] == "integer"
+    examples = {code: r["content"]["application/json"].get("example") for code, r in operation["responses"].items()}
+    headers = {"content-type": "text/plain"}
+    assert httpx.post(f"{url}/classify", content=b"{}", headers=headers).json() == examples["415"]
+    too_big = b'{"items": [{"text": "' + b"x" * MAX_BODY_BYTES + b'"}]}'
+    assert httpx.post(f"{url}/classify", content=too_big).json() == examples["413"]  # the examples are real answers
     detail = schemas["BadRequest"]["properties"]["detail"]["anyOf"][0]
     assert detail == {"type": "array", "items": {"$ref": "#/components/schemas/Problem"}}
     assert schemas["Problem"]["required"] == ["type", "loc", "msg"]
