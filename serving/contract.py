@@ -1,5 +1,8 @@
 """The HTTP contract (request and response models) and the input limits shared by the service and the scorer.
 
+The request model is fixed; the response model is built for a model's label schema (:func:`response_model`):
+one field per head, each head's labels an enum and its scores one property per label.
+
 Limits, chosen so that any request within the per-item and per-request limits also fits the body cap:
 
 - ``MAX_TEXT_CHARS`` characters (code points) per text: longer texts are rejected (HTTP 400, or a per-row
