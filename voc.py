@@ -7,7 +7,9 @@ Python API, in two lines::
     clf(["배송이 늦어요", "great support"])           # one result per text, as the HTTP service answers
     clf.score_frame(df, text_column="review")        # a DataFrame with the scorer's columns added
 
-The ``voc`` command line: one subcommand per job, each importing only what it needs (``voc --help``).
+``explain=True`` adds each result's evidence (the words behind each predicted label). The public API is
+:data:`__all__` (what ``dir(voc)`` shows) and ``__version__``; the rest of this module is the ``voc`` command
+line: one subcommand per job, each importing only what it needs (``voc --help``).
 """
 
 from __future__ import annotations
@@ -17,11 +19,19 @@ import importlib
 import os
 import sys
 import time
-from importlib import metadata, util
+from importlib import util
 from pathlib import Path
 from typing import Any
 
 os.environ.setdefault("BENTOML_DO_NOT_TRACK", "True")
+
+__all__ = ["Classifier", "load"]
+
+
+def __dir__() -> list[str]:
+    """The public API only: what ``import voc`` is for, not the command line's helpers."""
+    return [*__all__, "__version__"]
+
 
 # voc's code: top-level packages installed beside this module (the repository's folders).
 PACKAGES = ("models", "training", "evaluation", "serving", "research")
@@ -52,6 +62,10 @@ def check_packages() -> None:
 
 check_packages()
 
+from models.paths import package_version  # noqa: E402 (after the check: models must be voc's own)
+
+__version__ = package_version()
+
 # Each module adds its subcommands with add_commands(subparsers); heavy imports wait for the command itself.
 COMMAND_MODULES: list[str] = ["training.cli", "serving.cli", "evaluation.cli", "research.cli"]
 
@@ -70,25 +84,36 @@ class Classifier:
         self.predictor = predictor
         self.tag = predictor.tag
 
-    def __call__(self, texts: str | list[str]) -> list[dict[str, Any]]:
-        """One result per text (``language``, one entry per head, ``truncated``); a bad text raises
-        ValueError naming its position and what to fix."""
-        from serving.contract import score_texts, text_problem
+    def __repr__(self) -> str:
+        heads = ", ".join(self.predictor.schema.names)
+        return f"<voc.Classifier {self.tag} backend={self.predictor.backend} heads=[{heads}]>"
+
+    def __call__(self, texts: str | list[str], explain: bool = False) -> list[dict[str, Any]]:
+        """One result per text (``language``, one entry per head, ``truncated``; with ``explain``, the
+        ``evidence`` behind each predicted label); a bad text raises ValueError naming its position and what
+        to fix. No texts, no results."""
+        from serving.contract import add_evidence, score_texts, text_problem
 
         texts = [texts] if isinstance(texts, str) else list(texts)
         for i, text in enumerate(texts):
             if (problem := text_problem(text)) is not None:
                 raise ValueError(f"text {i}: {problem}")
-        return score_texts(self.predictor, texts)
+        if not texts:
+            return []  # the model's n-gram part cannot take an empty batch
+        results = score_texts(self.predictor, texts)
+        return add_evidence(self.predictor, texts, results) if explain else results
 
-    def score_frame(self, frame, text_column: str):
+    def score_frame(self, frame, text_column: str, explain: bool = False):
         """``frame`` with the scorer's columns added (labels, one probability per label, ``truncated``,
-        ``error``); rows that cannot be scored get a message in ``error``, never dropped."""
+        ``error``; with ``explain``, one evidence column per head), its index kept, so the columns can be
+        assigned back; rows that cannot be scored get a message in ``error``, never dropped."""
         from serving.batch import score_frame
 
         if text_column not in frame.columns:
             raise ValueError(f"no column {text_column!r}; the frame has {list(frame.columns)}")
-        return score_frame(self.predictor, frame.reset_index(drop=True).copy(), text_column)
+        scored = score_frame(self.predictor, frame.reset_index(drop=True), text_column, explain=explain)
+        scored.index = frame.index
+        return scored
 
 
 def load(model: str = "voc-classifier:latest", batch_size: int = 32, backend: str | None = None) -> Classifier:
@@ -138,7 +163,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Voice-of-customer classifier: sentiment, themes, escalation.",
         epilog="`voc <command> --help` describes a command, its options and examples.",
     )
-    parser.add_argument("--version", action="version", version=f"voc {_version()}")
+    parser.add_argument("--version", action="version", version=f"voc {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser(
@@ -182,13 +207,6 @@ def build_parser() -> argparse.ArgumentParser:
     for name in COMMAND_MODULES:
         importlib.import_module(name).add_commands(sub)
     return parser
-
-
-def _version() -> str:
-    try:
-        return metadata.version("voc")
-    except metadata.PackageNotFoundError:
-        return "unknown"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -9,16 +9,18 @@ DEFAULT_MODEL = "voc-classifier:latest"
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     """Evaluate a model (and its baselines) on labelled files and write metrics.json and the report."""
+    from models.paths import find_file
+
     from .report import metrics_table, verdict
     from .run import run_evaluation
 
     first, *others = args.model or [DEFAULT_MODEL]
     metrics = run_evaluation(
         first,
-        args.data,
+        [find_file(p) for p in args.data],  # data/... from outside the clone: the checkout's
         args.report,
         baselines=args.baselines,
-        train_paths=args.train,
+        train_paths=None if args.train is None else [find_file(p) for p in args.train],
         batch_size=args.batch_size,
         top_errors=args.top_errors,
         compare=others,

@@ -6,13 +6,17 @@
 - The label schema is ``data/labels.yaml`` in the repository (the file to edit); a wheel carries a copy as
   ``models/labels.yaml``, written by the build (``setup.py``), so an install needs no repository.
 - The training configs are package data (``training/configs/*.yaml``): ``voc train --config default``.
-- The bundled data (``data/``, 35 MB) is not in the wheel: from an install, ``data/...`` paths are looked up
-  in the current directory, so an installed ``voc`` works from the root of a clone; elsewhere a missing file
-  says so (:data:`NO_DATA_HINT`).
+- The bundled data (``data/``, 35 MB) is not in the wheel. A relative path in a config or in ``voc evaluate
+  --data``/``--train`` is looked up in the current directory, then in the checkout (:func:`find_file`), so
+  ``data/real/...`` works from any directory with a checkout or an editable install; from a plain install,
+  from the root of a clone. Elsewhere a missing file says so (:data:`NO_DATA_HINT`).
+- :func:`package_version`: voc's version, for ``voc --version``, ``voc.__version__`` and the OpenAPI document.
 """
 
 from __future__ import annotations
 
+import tomllib
+from importlib import metadata
 from pathlib import Path
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[1]
@@ -33,9 +37,9 @@ NO_DATA_HINT = (
 
 
 def find_file(path: str | Path) -> Path:
-    """A path named in a config: absolute as it is; relative, the first of the current directory and the
-    checkout (repository root) where it exists; ``data/labels.yaml`` falls back to the packaged schema.
-    When none exists, the path in the current directory (the error then names that)."""
+    """A path named in a config or on the command line: absolute as it is; relative, the first of the current
+    directory and the checkout (repository root) where it exists; ``data/labels.yaml`` falls back to the
+    packaged schema. When none exists, the path in the current directory (the error then names that)."""
     p = Path(path)
     if p.is_absolute():
         return p
@@ -66,3 +70,16 @@ def find_config(name: str | Path) -> Path:
 
 def bundled_configs() -> list[str]:
     return sorted(p.stem for p in CONFIGS.glob("*.yaml"))
+
+
+def package_version() -> str:
+    """voc's version: the installed distribution's, else that of the ``pyproject.toml`` beside the code (a
+    checkout, or a Bento's ``src/``), else ``unknown``."""
+    try:
+        return metadata.version("voc")
+    except metadata.PackageNotFoundError:
+        pass
+    try:
+        return tomllib.loads((PACKAGE_ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["version"]
+    except (OSError, KeyError, tomllib.TOMLDecodeError):
+        return "unknown"

@@ -39,6 +39,18 @@ class Version:
         data = json.dumps(sorted(self.meta.get("data", {}).values())).encode()
         return hashlib.sha256(data).hexdigest()[:8]
 
+    @property
+    def test_set(self) -> str:
+        """The file the headline metrics were measured on, with its rows: ``data/voc/test.jsonl (432 rows)``;
+        ``""`` for a model without test metrics. Training measures each test file on its own and keeps the
+        first one's figures as the headline."""
+        files = self.meta.get("metrics", {}).get("data") or []
+        if not files:
+            return ""
+        named = list(self.meta.get("test_metrics") or {})  # as the config names them, in order
+        name = named[0] if named else ", ".join(str(f["path"]) for f in files)
+        return f"{name} ({sum(int(f['rows']) for f in files):,} rows)"
+
     def headline(self) -> dict[str, float]:
         """Each test-evaluated head's main metric (macro-F1, or micro-F1 for a multi-label head)."""
         model = self.meta.get("metrics", {}).get("systems", {}).get("model", {})
@@ -65,18 +77,25 @@ def load_version(ref: str) -> Version:
 
 
 def versions_table(versions: list[Version]) -> str:
-    """Markdown: tag, creation time, config name, seed, data hash, rows, headline metrics."""
+    """Markdown: tag, creation time, config name, seed, data hash, rows, the test set and its headline metrics,
+    then a line that says what the figures are."""
     heads = list(dict.fromkeys(h for v in versions for h in v.headline()))  # schema order
-    lines = ["| tag | created (UTC) | config | seed | data | train rows | " + " | ".join(heads) + " |"]
-    lines.append("|---|---|---|---:|---|---:|" + "---:|" * len(heads))
+    lines = ["| tag | created (UTC) | config | seed | data | train rows | test set | " + " | ".join(heads) + " |"]
+    lines.append("|---|---|---|---:|---|---:|---|" + "---:|" * len(heads))
     for v in versions:
         rows = v.meta.get("train_stats", {}).get("train_rows", "")
         scores = v.headline()
         cells = [f"{scores[h]:.3f}" if h in scores else "" for h in heads]
         name, seed = v.meta.get("name", ""), v.meta.get("seed", "")
         lines.append(
-            f"| {v.tag} | {v.created} | {name} | {seed} | {v.data_hash} | {rows} | " + " | ".join(cells) + " |"
+            f"| {v.tag} | {v.created} | {name} | {seed} | {v.data_hash} | {rows} | {v.test_set} | "
+            + " | ".join(cells)
+            + " |"
         )
+    lines.append(
+        "\nEach head's main metric (macro-F1; micro-F1 for a multi-label head) on the version's test set, the first "
+        "test file of its config; the model card (README.md in the model's directory) has every test file."
+    )
     return "\n".join(lines)
 
 
@@ -101,7 +120,8 @@ def diff(a: Version, b: Version) -> str:
     schema = [f"  {k}: {sa.get(k)} -> {sb.get(k)}" for k in sorted(set(sa) | set(sb)) if sa.get(k) != sb.get(k)]
     lines += ["labels:"] + (schema or ["  (same)"])
     ha, hb = a.headline(), b.headline()
-    lines += ["metrics (test):"]
+    sets = a.test_set if a.test_set == b.test_set else f"{a.test_set or '?'} -> {b.test_set or '?'}"
+    lines += [f"metrics (test set: {sets}):"]
     lines += [
         f"  {h}: {ha.get(h, float('nan')):.3f} -> {hb.get(h, float('nan')):.3f}" for h in dict.fromkeys([*ha, *hb])
     ]

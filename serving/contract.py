@@ -1,5 +1,8 @@
 """The HTTP contract (request and response models) and the input limits shared by the service and the scorer.
 
+The request model is fixed; the response model is built for a model's label schema (:func:`response_model`):
+one field per head, each head's labels an enum and its scores one property per label.
+
 Limits, chosen so that any request within the per-item and per-request limits also fits the body cap:
 
 - ``MAX_TEXT_CHARS`` characters (code points) per text: longer texts are rejected (HTTP 400, or a per-row
@@ -23,13 +26,17 @@ in its slot and the other items are scored, as AWS Comprehend's batch calls do; 
 from __future__ import annotations
 
 import math
+import re
 import unicodedata
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, create_model, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError, ValidationError
 
+from models.evidence import QUIET
 from models.evidence import explain as explain_labels
+from models.schema import LabelSchema, Task
+from models.text import LANGUAGES
 
 if TYPE_CHECKING:
     from models.predictor import Predictor
@@ -41,6 +48,8 @@ MAX_ID_CHARS = 200
 MAX_ESCAPED_CHAR_BYTES = 12
 ITEM_SLACK_BYTES = 256
 MAX_BODY_BYTES = MAX_ITEMS * ((MAX_TEXT_CHARS + MAX_ID_CHARS) * MAX_ESCAPED_CHAR_BYTES + ITEM_SLACK_BYTES) + 1024
+# A request not answered within this many seconds gets BentoML's 504.
+REQUEST_TIMEOUT_SECONDS = 30
 # Unicode categories that show nothing: control, format, surrogate, private use, unassigned, separators.
 _INVISIBLE_CATEGORIES = ("C", "Z")
 
@@ -105,7 +114,8 @@ class Item(BaseModel):
     text: str = Field(
         description=f"The feedback, Korean, English or mixed: 1 to {MAX_TEXT_CHARS:,} characters, not only "
         "whitespace. Longer than the model's token limit is scored on its start and flagged `truncated`.",
-        json_schema_extra={"example": EXAMPLE_TEXT},
+        # Documented, not enforced here: with "on_error": "item" an over-long text gets its own error.
+        json_schema_extra={"example": EXAMPLE_TEXT, "minLength": 1, "maxLength": MAX_TEXT_CHARS},
     )
 
 
@@ -142,28 +152,6 @@ class ClassifyRequest(BaseModel):
         return self
 
 
-class SingleLabel(BaseModel):
-    """A head that picks exactly one label (sentiment, escalation)."""
-
-    label: str = Field(description="The decided label.", json_schema_extra={"example": "negative"})
-    scores: dict[str, float] = Field(
-        description="Calibrated probability of every label of the head (they add up to 1).",
-        json_schema_extra={"example": {"negative": 0.93, "neutral": 0.05, "positive": 0.02}},
-    )
-
-
-class MultiLabel(BaseModel):
-    """A head that picks any number of labels (themes), each against its own tuned threshold."""
-
-    labels: list[str] = Field(
-        description="The labels over their threshold; may be empty.", json_schema_extra={"example": ["speed"]}
-    )
-    scores: dict[str, float] = Field(
-        description="Calibrated probability of every label, each on its own (they need not add up to 1).",
-        json_schema_extra={"example": {"speed": 0.91, "empathy": 0.08, "resolution": 0.77, "trust": 0.11}},
-    )
-
-
 class Span(BaseModel):
     """``text[start:end]`` of the text as sent (code-point offsets) and the drop in the label's probability
     when it is deleted."""
@@ -172,55 +160,6 @@ class Span(BaseModel):
     end: int
     text: str
     weight: float
-
-
-class Evidence(BaseModel):
-    """Up to three spans for the predicted sentiment, for each predicted theme, and for escalation unless low."""
-
-    sentiment: list[Span] = Field(description="Spans behind the decided sentiment label.")
-    themes: dict[str, list[Span]] = Field(
-        description="Spans per theme in `themes.labels`.",
-        json_schema_extra={"example": {"speed": [{"start": 9, "end": 12, "text": "열흘째", "weight": 0.21}]}},
-    )
-    escalation: list[Span] = Field(description="Spans behind the escalation label; empty when it is low.")
-
-
-EXAMPLE_RESULT = {
-    "id": "T-1042",
-    "language": "ko",
-    "sentiment": {"label": "negative", "scores": {"negative": 0.93, "neutral": 0.05, "positive": 0.02}},
-    "themes": {
-        "labels": ["speed", "resolution"],
-        "scores": {"speed": 0.91, "empathy": 0.08, "resolution": 0.77, "trust": 0.11},
-    },
-    "escalation": {"label": "medium", "scores": {"low": 0.10, "medium": 0.71, "high": 0.19}},
-    "truncated": False,
-}
-
-
-class Result(BaseModel):
-    """The scores of one item."""
-
-    model_config = ConfigDict(json_schema_extra={"example": EXAMPLE_RESULT})
-
-    id: str | None = Field(
-        description="The item's id as sent; null when none was sent.", json_schema_extra={"example": "T-1042"}
-    )
-    language: Literal["ko", "en", "mixed"] = Field(
-        description="Script of the text.", json_schema_extra={"example": "ko"}
-    )
-    sentiment: SingleLabel
-    themes: MultiLabel
-    escalation: SingleLabel = Field(
-        description="Escalation risk; `high` also wins below the most likely label once its probability "
-        "reaches the model's operating threshold (tuned on validation for recall)."
-    )
-    truncated: bool = Field(description="The text was longer than the model's token limit; its start was scored.")
-    evidence: Evidence | None = Field(
-        default=None,
-        exclude_if=lambda value: value is None,
-        description='Only with `"explain": true`: the spans behind each predicted label.',
-    )
 
 
 class ItemError(BaseModel):
@@ -233,15 +172,128 @@ class ItemError(BaseModel):
     )
 
 
-class ClassifyResponse(BaseModel):
-    """One result per item, in request order, and the tag of the model that scored them."""
+def _model_name(task: str, suffix: str = "") -> str:
+    """``escalation`` -> ``Escalation``, ``first_reply`` + ``Scores`` -> ``FirstReplyScores``."""
+    return "".join(part[:1].upper() + part[1:] for part in re.split(r"[^0-9A-Za-z]+", task) if part) + suffix
 
-    results: list[Result | ItemError] = Field(
-        description="One entry per item, in request order: scores, or (with `on_error: item`) an error."
+
+def _example(task: Task) -> dict[str, Any]:
+    """A plausible answer of ``task`` for the schema's examples: its first label, likely."""
+    rest = 0.2 if task.multi else round(0.2 / (len(task.labels) - 1), 4)
+    scores = {label: 0.8 if i == 0 else rest for i, label in enumerate(task.labels)}
+    return {"labels": [task.labels[0]], "scores": scores} if task.multi else {"label": task.labels[0], "scores": scores}
+
+
+def _scores_model(task: Task, thresholds: dict[str, float]) -> type[BaseModel]:
+    """``{"<label>": probability, ...}``: every label of ``task``, each a property."""
+
+    def described(label: str) -> str:
+        if label not in thresholds:
+            return f"Probability of `{label}`."
+        return f"Probability of `{label}`; {'listed' if task.multi else 'decided'} at {thresholds[label]:.2f} or more."
+
+    together = ", each on its own (they need not add up to 1)" if task.multi else " (they add up to 1)"
+    return create_model(
+        _model_name(task.name, "Scores"),
+        __doc__=f"Calibrated probability of every `{task.name}` label{together}.",
+        __config__=ConfigDict(json_schema_extra={"example": _example(task)["scores"]}),
+        **{
+            label: (float, Field(description=described(label), json_schema_extra={"minimum": 0, "maximum": 1}))
+            for label in task.labels
+        },
     )
-    model: str = Field(
-        description="The store tag of the model that scored them.",
-        json_schema_extra={"example": "voc-classifier:abc123"},
+
+
+def _head_model(task: Task, thresholds: dict[str, float]) -> type[BaseModel]:
+    """One head's answer: ``{"label", "scores"}`` (single) or ``{"labels", "scores"}`` (multi), labels as enums.
+    ``thresholds``: the model's per-label decision thresholds for the head, which the descriptions state."""
+    label_type = Literal[task.labels]  # type: ignore[valid-type]
+    if task.multi:
+        rule = "each label whose probability reaches its own threshold (tuned on validation); may be empty"
+        decision = {"labels": (list[label_type], Field(description=f"The labels decided: {rule}."))}
+    else:
+        rule = "; ".join(f"`{label}` when its probability reaches {t:.2f}" for label, t in thresholds.items())
+        rule = f"{rule}, else the likeliest of the other labels" if rule else "the likeliest label"
+        decision = {"label": (label_type, Field(description=f"The decided label: {rule}."))}
+    kind = "any number of labels" if task.multi else "exactly one label"
+    return create_model(
+        _model_name(task.name),
+        __doc__=f"The `{task.name}` head ({kind}).",
+        __config__=ConfigDict(json_schema_extra={"example": _example(task)}),
+        **decision,
+        scores=(_scores_model(task, thresholds), ...),
+    )
+
+
+def _evidence_model(schema: LabelSchema) -> type[BaseModel]:
+    """``{"<single head>": [span, ...], "<multi head>": {"<label>": [span, ...]}}`` for the schema's heads."""
+    span = {"start": 0, "end": 2, "text": "배송", "weight": 0.21}
+    fields: dict[str, Any] = {}
+    for task in schema.tasks:
+        if task.multi:
+            label_type = Literal[task.labels]  # type: ignore[valid-type]
+            description = f"Spans per label in `{task.name}.labels`."
+            example = {task.labels[0]: [span]}
+            fields[task.name] = (
+                dict[label_type, list[Span]],
+                Field(description=description, json_schema_extra={"example": example}),
+            )
+        else:
+            quiet = QUIET.get(task.name)
+            description = f"Spans behind `{task.name}.label`" + (f"; empty when it is `{quiet}`." if quiet else ".")
+            fields[task.name] = (list[Span], Field(description=description))
+    return create_model(
+        "Evidence",
+        __doc__="Up to three spans per predicted label: the words whose deletion lowers its probability most.",
+        **fields,
+    )
+
+
+def response_model(schema: LabelSchema, thresholds: dict[str, dict[str, float]] | None = None) -> type[BaseModel]:
+    """``ClassifyResponse`` for a model's label schema: one field per head of ``schema``, each head's labels an
+    enum, its scores one property per label. ``thresholds`` (the model's ``voc.json``) only add the decision
+    thresholds to the descriptions. The service builds it when it starts, so a head added to labels.yaml (and
+    a model trained with it) is in the answer and in the OpenAPI document with no code change."""
+    thresholds = thresholds or {}
+    heads = {task.name: _head_model(task, thresholds.get(task.name, {})) for task in schema.tasks}
+    example = {"id": "T-1042", "language": "ko", **{t.name: _example(t) for t in schema.tasks}, "truncated": False}
+    result = create_model(
+        "Result",
+        __doc__="The scores of one item: its language and one answer per head of the model's label schema.",
+        __config__=ConfigDict(json_schema_extra={"example": example}),
+        id=(
+            str | None,
+            Field(description="The item's id as sent; null when none was sent.", json_schema_extra={"example": "T-1"}),
+        ),
+        language=(Literal[LANGUAGES], Field(description="Script of the text.")),  # type: ignore[valid-type]
+        **{name: (model, ...) for name, model in heads.items()},
+        truncated=(
+            bool,
+            Field(description="The text was longer than the model's token limit; its start was scored."),
+        ),
+        evidence=(
+            _evidence_model(schema) | None,
+            Field(
+                default=None,
+                exclude_if=lambda value: value is None,
+                description='Only with `"explain": true`: the spans behind each predicted label.',
+            ),
+        ),
+    )
+    return create_model(
+        "ClassifyResponse",
+        __doc__="One result per item, in request order, and the tag of the model that scored them.",
+        results=(
+            list[result | ItemError],  # type: ignore[valid-type]
+            Field(description="One entry per item, in request order: scores, or (with `on_error: item`) an error."),
+        ),
+        model=(
+            str,
+            Field(
+                description="The store tag of the model that scored them.",
+                json_schema_extra={"example": "voc-classifier:abc123"},
+            ),
+        ),
     )
 
 

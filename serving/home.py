@@ -1,34 +1,53 @@
-"""The service's own pages: ``/`` says what it does with a curl example, ``/docs`` is Swagger UI over
-``/docs.json``; and ``DESCRIPTION``, the OpenAPI description in the service's own words.
+"""The service in its own words: ``/`` says what it does with a curl example, ``/docs`` is Swagger UI over
+``/docs.json`` (``serving.openapi``); ``DESCRIPTION`` and ``STATUS_CODES`` are shared by both.
 
-BentoML serves its generic Swagger page at ``/`` and a generic README as the description; a Starlette
-app mounted at ``/`` (BentoML checks mounted apps before its own index route) and a ``Service`` subclass
-whose ``doc`` is ``DESCRIPTION`` replace them.
+BentoML serves its generic Swagger page at ``/``; a Starlette app mounted at ``/`` (BentoML checks mounted
+apps before its own index route) replaces it.
 """
 
 from __future__ import annotations
 
 import json
+import re
+from dataclasses import dataclass
 
-import bentoml
 from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup, escape
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.routing import Route
 
-from .contract import EXAMPLE_TEXT, LIMITS, MAX_BODY_BYTES
+from .contract import EXAMPLE_TEXT, LIMITS, MAX_BODY_BYTES, MAX_ITEMS, REQUEST_TIMEOUT_SECONDS
+
+
+@dataclass(frozen=True)
+class Status:
+    """A status code ``POST /classify`` can answer and what it means to the caller (Markdown: `code` spans)."""
+
+    code: int
+    meaning: str
+
 
 EXAMPLE_REQUEST = {"items": [{"id": "T-1042", "text": EXAMPLE_TEXT}]}
 STATUS_CODES = [
-    ("200", "Scored: one result per item, in order (with on_error item, an {id, error} for a bad text)."),
-    (
-        "400",
-        "The request is wrong; `detail` (or `error`) says what to fix: empty or over-long text, no items or "
-        "too many, unknown fields, wrong types, invalid JSON, a body that is not UTF-8.",
+    Status(200, "Scored: one result per item, in order (with `on_error: item`, `{id, error}` in a bad item's slot)."),
+    Status(
+        400,
+        "The request is wrong, and sending it again gets the same answer: `error` says what to fix and `detail` "
+        f"lists each problem with its location. An empty or over-long text, no items or more than {MAX_ITEMS}, "
+        "unknown fields, wrong types, invalid JSON, a body that is not UTF-8, starts with a byte-order mark or is "
+        "shorter than its Content-Length.",
     ),
-    ("413", f"The body is over {MAX_BODY_BYTES:,} bytes: send fewer or shorter items per request."),
-    ("5xx", "A fault of the service, never of the input: retry, then tell its operators."),
+    Status(413, f"The body is over {MAX_BODY_BYTES:,} bytes: send fewer or shorter items per request."),
+    Status(415, "The body is not JSON by its Content-Type: send it as `application/json`."),
+    Status(503, "The service is busy (its queue is full): retry after the `Retry-After` header's seconds."),
+    Status(
+        504,
+        f"Not answered within {REQUEST_TIMEOUT_SECONDS} seconds: send fewer items per request (or without "
+        "`explain`), and retry.",
+    ),
+    Status(500, "A fault of the service, never of the input: retry, then tell its operators."),
 ]
 DESCRIPTION = "\n\n".join(
     [
@@ -38,25 +57,22 @@ DESCRIPTION = "\n\n".join(
         f"`{json.dumps(EXAMPLE_REQUEST, ensure_ascii=False)}`; results come back in request order with each id "
         "echoed and the tag of the model that scored them.",
         LIMITS,
-        "Status codes: " + " ".join(f"**{code}** {text}" for code, text in STATUS_CODES),
+        "Status codes of `POST /classify`:\n\n" + "\n".join(f"- **{s.code}** {s.meaning}" for s in STATUS_CODES),
         "`/healthz`, `/readyz` and `/metrics` (Prometheus) are for operators.",
     ]
 )
 
 
-class DescribedService(bentoml.Service):
-    """A BentoML service whose OpenAPI description is ``DESCRIPTION`` rather than BentoML's generic README."""
-
-    @property
-    def doc(self) -> str:
-        return DESCRIPTION
+def code_spans(text: str) -> Markup:
+    """Markdown-style `code` spans as HTML ``<code>``, everything else escaped."""
+    return Markup(re.sub(r"`([^`]+)`", r"<code>\1</code>", str(escape(text))))
 
 
 def _render(template: str, request: Request) -> HTMLResponse:
     env = Environment(loader=PackageLoader("serving", "templates"), autoescape=select_autoescape(["html"]))
+    env.filters["code"] = code_spans
     page = env.get_template(template).render(
         base=str(request.base_url).rstrip("/"),
-        description=DESCRIPTION,
         limits=LIMITS,
         statuses=STATUS_CODES,
         example=json.dumps(EXAMPLE_REQUEST, ensure_ascii=False),

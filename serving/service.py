@@ -1,8 +1,10 @@
 """The helpdesk's HTTP service: ``POST /classify`` scores feedback in real time (``bentoml serve serving.service``).
 
-Contract (../shared/DESIGN.md): ``{"items": [{"id": "T-1042", "text": "..."}]}`` ->
-``{"results": [{"id", "language", "sentiment", "themes", "escalation", "truncated"}, ...], "model": tag}``,
-one result per item in request order, ``id`` echoed (``null`` when not sent).
+Contract (docs/http-api.md): ``{"items": [{"id": "T-1042", "text": "..."}]}`` ->
+``{"results": [{"id", "language", <one entry per head>, "truncated"}, ...], "model": tag}``, one result per
+item in request order, ``id`` echoed (``null`` when not sent). The response model has one field per head of
+the served model's label schema (``serving.contract.response_model``), so a head added to labels.yaml is in
+the answer and in ``/docs.json`` (``serving.openapi``) with no code change.
 
 Model: ``$VOC_MODEL``, a store tag (default ``voc-classifier:latest``) or a model directory.
 ``$VOC_BACKEND`` picks the inference backend (``torch``, ``torch-int8``, ``onnx``, ``onnx-int8``; default:
@@ -17,6 +19,8 @@ without the request's text (``serving.logs``):
   or starts with a byte-order mark, a body shorter than its Content-Length;
 - 404: a path the service does not have; 415: a body that is not ``application/json``;
 - 413: a body over ``MAX_BODY_BYTES``.
+
+A 400 from validation says in one line what to fix (``serving.validation``), ``detail`` lists each problem.
 
 Overload: when more than ``$VOC_MAX_QUEUE_TEXTS`` texts (default ``MAX_QUEUE_TEXTS``) already wait for the
 model, a request gets 503 with ``Retry-After`` at once (``serving.batcher``).
@@ -45,27 +49,33 @@ from typing import NoReturn
 os.environ.setdefault("BENTOML_DO_NOT_TRACK", "True")
 
 import bentoml  # noqa: E402
+from pydantic import BaseModel  # noqa: E402
 from starlette.responses import JSONResponse  # noqa: E402
 
+from models.artifact import read_meta  # noqa: E402
 from models.errors import VocError  # noqa: E402
 from models.predictor import Predictor  # noqa: E402
+from models.schema import LabelSchema  # noqa: E402
 from models.store import MODEL_NAME, looks_like_path, resolve_model  # noqa: E402
 
 from . import logs  # noqa: E402
 from .batcher import MicroBatcher, Overloaded  # noqa: E402
 from .contract import (  # noqa: E402
     MAX_BODY_BYTES,
+    REQUEST_TIMEOUT_SECONDS,
     ClassifyRequest,
-    ClassifyResponse,
     Item,
     OnError,
     add_evidence,
+    response_model,
     score_texts,
     text_problem,
 )
 from .guard import RequestGuard  # noqa: E402
-from .home import DescribedService, pages  # noqa: E402
+from .home import pages  # noqa: E402
 from .metrics import HttpMetrics, PredictionMetrics  # noqa: E402
+from .openapi import DescribedService, io_model  # noqa: E402
+from .validation import ValidationMessages  # noqa: E402
 
 MODEL_ENV = "VOC_MODEL"
 MODEL_REF = os.environ.get(MODEL_ENV, f"{MODEL_NAME}:latest")
@@ -114,10 +124,30 @@ def load_predictor() -> Predictor:
         stop_server(f"voc service: cannot start: {e}")
 
 
+def model_schema() -> tuple[LabelSchema, dict]:
+    """The label schema and decision thresholds of the model ``$VOC_MODEL`` names, from its ``voc.json``: read
+    when this module is imported, because the API's models are declared then. When that model cannot be read,
+    the bundled schema: the worker then stops the server with the reason (``load_predictor``)."""
+    try:
+        meta = read_meta(resolve_model(MODEL_REF)[0])
+        return LabelSchema.from_dict(meta["schema"]), meta.get("thresholds", {})
+    except VocError:
+        return LabelSchema.load(), {}
+
+
+SCHEMA, THRESHOLDS = model_schema()
+# /classify's answer: one field per head of the model's schema (serving.contract.response_model).
+ClassifyResponse: type[BaseModel] = io_model(response_model(SCHEMA, THRESHOLDS))
+
+
 # BentoML's own HTTP metrics are off: they label every requested path (serving.metrics).
 @bentoml.asgi_app(pages, path="/", name="pages")
 @bentoml.service(
-    name="voc", traffic={"timeout": 30}, workers=1, metrics={"enabled": False}, service_class=DescribedService
+    name="voc",
+    traffic={"timeout": REQUEST_TIMEOUT_SECONDS},
+    workers=1,
+    metrics={"enabled": False},
+    service_class=DescribedService,
 )
 class VocService:
     """Sentiment, service themes and escalation risk for Korean, English and mixed feedback."""
@@ -130,6 +160,8 @@ class VocService:
 
     def __init__(self) -> None:
         self.predictor = load_predictor()
+        if self.predictor.schema != SCHEMA:  # the store's `latest` moved between import and load
+            stop_server(f"voc service: cannot start: {MODEL_REF} changed its label schema while the service started")
         score_texts(self.predictor, ["warm-up"])  # the first request should not pay for lazy init
         self.batcher = MicroBatcher(
             lambda texts: score_texts(self.predictor, texts),
@@ -139,10 +171,8 @@ class VocService:
         )
         self.answers = PredictionMetrics(self.predictor.schema)
 
-    @bentoml.api(input_spec=ClassifyRequest)
-    async def classify(
-        self, items: list[Item], on_error: OnError = "request", explain: bool = False
-    ) -> ClassifyResponse:
+    @bentoml.api(input_spec=io_model(ClassifyRequest), output_spec=ClassifyResponse)
+    async def classify(self, items: list[Item], on_error: OnError = "request", explain: bool = False) -> BaseModel:
         """Score 1 to 64 feedback items: results in request order, ids echoed, with the model tag. An empty or over-long text refuses the request (400), or with `"on_error": "item"` gets `{"id", "error"}` in its slot. With `"explain": true` each scored result also gets `evidence`. When the queue is full: 503 with Retry-After."""  # noqa: E501 (one line: the OpenAPI page shows it as Markdown, indentation included)
         problems = [text_problem(item.text) for item in items]  # all None unless on_error is "item"
         texts = [item.text for item, problem in zip(items, problems) if problem is None]
@@ -165,3 +195,4 @@ class VocService:
 # The first added is the outer one: every request, the guard's 4xx included, is counted.
 VocService.add_asgi_middleware(HttpMetrics, routes=ROUTES)
 VocService.add_asgi_middleware(RequestGuard, max_bytes=MAX_BODY_BYTES, routes=ROUTES)
+VocService.add_asgi_middleware(ValidationMessages, paths={"/classify"})

@@ -147,6 +147,14 @@ def test_cli_bad_input_is_one_clear_line(tiny_model_dir, files, tmp_path, capsys
     assert not (tmp_path / "report.md").exists()
 
 
+def test_bundled_data_paths_fall_back_to_the_checkout_from_any_directory(tiny_model_dir, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # outside the clone: data/real/... is not here
+    data = "data/real/airline_en/test.jsonl"
+    args = ["evaluate", "--model", str(tiny_model_dir), "--data", data, "--no-baselines", "--report", "report"]
+    assert voc.main(args) == 0
+    assert json.loads((tmp_path / "report" / "metrics.json").read_text(encoding="utf-8"))["rows"] == 449
+
+
 def test_benchmarks_sit_beside_published_figures(tiny_model_dir, files, tmp_path):
     rows = [{"text": r["text"], "sentiment": r["sentiment"]} for r in synthetic_rows(8) if r["sentiment"] != "neutral"]
     bench = Benchmark(

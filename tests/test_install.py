@@ -134,6 +134,6 @@ def test_a_users_own_models_package_in_the_current_directory_gives_a_clear_impor
 
 def test_import_voc_works_elsewhere_and_beside_a_plain_folder_of_the_same_name(tmp_path):
     (tmp_path / "serving").mkdir()  # no __init__.py: a namespace folder never hides a regular package
-    done = run_python(tmp_path, "-c", "import voc, serving.cli; print(voc._version() != '', serving.cli.__file__)")
+    done = run_python(tmp_path, "-c", "import voc, serving.cli; print(voc.__version__, serving.cli.__file__)")
     assert done.returncode == 0, done.stderr
     assert done.stdout.split()[-1] == str(ROOT / "serving" / "cli.py")

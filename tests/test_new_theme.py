@@ -14,7 +14,7 @@ import voc
 from models.data import DataError, iter_labelled, sha256_file
 from models.predictor import Predictor
 from models.schema import DEFAULT_LABELS, LabelSchema
-from serving.contract import ClassifyResponse, score_texts
+from serving.contract import response_model, score_texts
 from training.config import ConfigError, add_data, load_config
 
 NEW = "price"
@@ -95,7 +95,7 @@ def test_a_fifth_theme_from_a_csv_gives_a_model_a_report_and_a_response(tmp_path
 
     predictor = Predictor.load(model, tag="voc-classifier:test")
     results = score_texts(predictor, ["the price is too high"])
-    response = ClassifyResponse(results=[{"id": "T-1", **r} for r in results], model=predictor.tag)
+    response = response_model(predictor.schema)(results=[{"id": "T-1", **r} for r in results], model=predictor.tag)
     assert NEW in response.model_dump()["results"][0]["themes"]["scores"]
 
 

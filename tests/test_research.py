@@ -94,15 +94,21 @@ def test_voc_models_lists_versions_and_diffs_two(tiny_model_dir, tmp_path, capsy
         seed=7,
         training={"epochs": 3},
         data={"mine.csv": "ab" * 32},
-        metrics={"systems": {"model": {"themes": {"type": "multi", "micro_f1": 0.5}}}},
+        metrics={
+            "data": [{"path": "/elsewhere/data/mine_test.csv", "rows": 12}],
+            "systems": {"model": {"themes": {"type": "multi", "micro_f1": 0.5}}},
+        },
+        test_metrics={"data/mine_test.csv": {}, "data/other_test.csv": {}},
     )
     (other / "voc.json").write_text(json.dumps(meta), encoding="utf-8")
     tags = [register(tiny_model_dir), register(other)]
     assert voc.main(["models"]) == 0
     out = capsys.readouterr().out
     assert out.index(tags[1]) < out.index(tags[0]) and "| mine | 7 |" in out and "0.500" in out
+    assert "| data/mine_test.csv (12 rows) | 0.500 |" in out and "on the version's test set" in out
     assert voc.main(["models", "--diff", str(tiny_model_dir), tags[1].split(":")[1]]) == 0
     out = capsys.readouterr().out
+    assert "metrics (test set: ? -> data/mine_test.csv (12 rows)):" in out
     assert "training.epochs" not in out and "epochs: None -> 3" in out and "+ mine.csv (abababab)" in out
     assert voc.main(["models", "--diff", "nope", str(other)]) == 2
 

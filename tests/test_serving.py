@@ -274,9 +274,8 @@ def test_openapi_describes_typed_results_with_examples(url):
     spec = httpx.get(f"{url}/docs.json").json()
     schemas = spec["components"]["schemas"]
     result = schemas["Result"]["properties"]
-    assert {"id", "language", "sentiment", "themes", "escalation", "truncated"} <= set(result)
-    assert schemas["SingleLabel"]["properties"]["scores"]["additionalProperties"] == {"type": "number"}
-    assert "ItemError" in schemas and "on_error" in schemas["ClassifyRequestIODescriptor"]["properties"]
+    assert {"id", "language", "truncated", *SCHEMA.names} <= set(result)
+    assert "on_error" in schemas["ClassifyRequest"]["properties"] and "ItemError" in schemas
     # Swagger UI invents "additionalProp1" for a map without an example: every map has one.
     maps = [
         s for schema in schemas.values() for s in schema.get("properties", {}).values() if "additionalProperties" in s
@@ -287,10 +286,122 @@ def test_openapi_describes_typed_results_with_examples(url):
     assert f"{MAX_TEXT_CHARS:,}" in schemas["Item"]["properties"]["text"]["description"]
 
 
+def test_openapi_is_the_services_own_with_its_version_limits_labels_and_real_status_codes(url):
+    from models.paths import package_version
+
+    spec = httpx.get(f"{url}/docs.json").json()
+    assert spec["info"]["version"] == package_version() != "unknown"
+    assert "BentoML" not in json.dumps(spec["info"]) and spec["info"]["license"]["identifier"] == "Apache-2.0"
+    assert spec["servers"] == [{"url": "/", "description": "this service (the host that serves this document)"}]
+    schemas = spec["components"]["schemas"]
+    assert not [name for name in schemas if "IODescriptor" in name or name == "TaskStatusResponse"]
+    operation = spec["paths"]["/classify"]["post"]
+    assert operation["requestBody"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/ClassifyRequest"
+    }
+    item = schemas["Item"]["properties"]
+    assert (item["text"]["minLength"], item["text"]["maxLength"]) == (1, MAX_TEXT_CHARS)
+    assert item["id"]["anyOf"][0]["maxLength"] == MAX_ID_CHARS
+    for task in SCHEMA.tasks:  # labels are enums of the model's schema, scores one property per label
+        head = schemas[schemas["Result"]["properties"][task.name]["$ref"].rsplit("/", 1)[1]]["properties"]
+        decided = head["labels"]["items"] if task.multi else head["label"]
+        assert decided["enum"] == list(task.labels)
+        scores = schemas[head["scores"]["$ref"].rsplit("/", 1)[1]]
+        assert list(scores["properties"]) == scores["required"] == list(task.labels)
+    assert set(operation["responses"]) == {"200", "400", "413", "415", "503", "504", "500"}  # never 404
+    assert operation["responses"]["503"]["headers"]["Retry-After"]["schema"]["type"] == "integer"
+    examples = {code: r["content"]["application/json"].get("example") for code, r in operation["responses"].items()}
+    headers = {"content-type": "text/plain"}
+    assert httpx.post(f"{url}/classify", content=b"{}", headers=headers).json() == examples["415"]
+    too_big = b'{"items": [{"text": "' + b"x" * MAX_BODY_BYTES + b'"}]}'
+    assert httpx.post(f"{url}/classify", content=too_big).json() == examples["413"]  # the examples are real answers
+    detail = schemas["BadRequest"]["properties"]["detail"]["anyOf"][0]
+    assert detail == {"type": "array", "items": {"$ref": "#/components/schemas/Problem"}}
+    assert schemas["Problem"]["required"] == ["type", "loc", "msg"]
+
+
+@pytest.mark.parametrize(
+    ("body", "error"),
+    [
+        (
+            {"items": [{"text": " "}]},
+            "1 problem in the request: items[0].text: text is empty or has no visible characters",
+        ),
+        (
+            {"items": [{"text": 5, "lang": "ko"}]},
+            "2 problems in the request: items[0].text: Input should be a valid string (send a JSON string); "
+            "items[0].lang: Extra inputs are not permitted (remove it",
+        ),
+        ([{"text": "ok"}], "1 problem in the request: the body: Input should be an object (send a JSON object such as"),
+        (
+            {"items": [{"text": "ok"}] * (MAX_ITEMS + 1)},
+            f"1 problem in the request: items: List should have at most {MAX_ITEMS} items",
+        ),
+    ],
+)
+def test_a_validation_400_says_in_plain_words_what_and_where_to_fix(url, body, error):
+    resp = classify(url, body)
+    assert resp.status_code == 400, resp.text
+    answer = resp.json()
+    assert answer["error"].startswith(error), answer["error"]
+    assert "validation error" not in answer["error"] and "IODescriptor" not in resp.text
+    assert answer["detail"] and all({"type", "loc", "msg"} <= set(p) for p in answer["detail"])
+
+
 def test_home_page_and_docs_are_the_services_own(url):
     home = httpx.get(f"{url}/")
     assert home.status_code == 200 and "curl" in home.text and 'href="docs"' in home.text
+    assert "`" not in home.text and "<code>Retry-After</code>" in home.text  # Markdown code spans as HTML
+    assert all(f"<dt>{code}</dt>" in home.text for code in (200, 400, 413, 415, 503, 504, 500))
     assert "googletagmanager" not in home.text
     docs = httpx.get(f"{url}/docs")
     assert docs.status_code == 200 and "swagger-ui" in docs.text
     assert httpx.get(f"{url}/static_content/swagger-ui-bundle.js").status_code == 200
+
+
+def tiny_model_with_schema(backbone: str, schema: LabelSchema, path: Path) -> Path:
+    """A tiny random model (as conftest's ``tiny_model_dir``) whose heads are ``schema``'s."""
+    import torch
+
+    from models.artifact import save_model
+    from models.backbone import load_backbone
+    from models.classifier import VocClassifier
+
+    torch.manual_seed(0)
+    encoder, tokenizer = load_backbone(backbone)
+    meta = {
+        "base_model": backbone,
+        "text_prefix": "",
+        "max_length": 64,
+        "thresholds": {t.name: dict.fromkeys(t.labels, 0.5) for t in schema.tasks if t.multi},
+        "temperatures": dict.fromkeys(schema.names, 1.0),
+        "alert": "escalation.high",
+    }
+    return save_model(path, VocClassifier(encoder, schema), tokenizer, meta)
+
+
+def test_a_head_added_to_labels_yaml_is_in_the_answer_and_the_openapi_and_a_removed_one_is_gone(
+    tiny_backbone, tmp_path
+):
+    raw = SCHEMA.to_dict()
+    del raw["tasks"]["themes"]  # one head removed, two added: the only change is the schema
+    raw["tasks"]["urgency"] = {"type": "single", "labels": ["routine", "urgent"]}
+    raw["tasks"]["topics"] = {"type": "multi", "labels": ["billing", "delivery"]}
+    schema = LabelSchema.from_dict(raw)
+    model = tiny_model_with_schema(tiny_backbone, schema, tmp_path / "model")
+    with voc_serve(model, tmp_path / "bentoml", tmp_path / "serve.log") as server:
+        resp = classify(server.url, {"items": [{"id": "a", "text": "환불 refund please"}], "explain": True})
+        spec = httpx.get(f"{server.url}/docs.json").json()
+    assert resp.status_code == 200, resp.text
+    result = resp.json()["results"][0]
+    assert set(result) == {"id", "language", "sentiment", "escalation", "urgency", "topics", "truncated", "evidence"}
+    assert result["urgency"]["label"] in {"routine", "urgent"} and list(result["topics"]["scores"]) == [
+        "billing",
+        "delivery",
+    ]
+    assert set(result["evidence"]) == {"sentiment", "escalation", "urgency", "topics"}
+    schemas = spec["components"]["schemas"]
+    assert set(schemas["Result"]["required"]) == {"id", "language", "truncated", *schema.names}
+    assert schemas["Urgency"]["properties"]["label"]["enum"] == ["routine", "urgent"]
+    assert schemas["Topics"]["properties"]["labels"]["items"]["enum"] == ["billing", "delivery"]
+    assert "Themes" not in schemas and "themes" not in schemas["Evidence"]["properties"]

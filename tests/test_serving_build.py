@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from models.paths import package_version
+
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -31,3 +33,6 @@ def test_bentoml_build_works_offline(tiny_model_dir, bentoml_home):
     assert tag in info and "serving.service:VocService" in info
     assert (bento / "env" / "python" / "requirements.txt").read_text().count("==") > 50
     assert (bento / "src" / "serving" / "service.py").is_file()
+    openapi = (bento / "apis" / "openapi.yaml").read_text()  # the service's own document, as /docs.json serves it
+    assert f"version: {package_version()}" in openapi and "BentoML Team" not in openapi
+    assert "IODescriptor" not in openapi and (bento / "src" / "pyproject.toml").is_file()  # its version when served
