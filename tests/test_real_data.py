@@ -14,7 +14,7 @@ from models.data import iter_labelled
 from models.schema import LabelSchema
 
 REAL = Path(__file__).resolve().parents[1] / "data" / "real"
-SETS = ("airline_en", "shop_reviews_ko")
+SETS = ("airline_en", "shop_reviews_ko", "complaints_xci_en")
 
 
 def rows(name: str, split: str) -> list[dict]:
@@ -38,11 +38,21 @@ def test_splits_rebuild_exactly(tmp_path):
 
 
 @pytest.mark.parametrize("name", SETS)
-def test_adjudicated_labels_are_the_final_ones(name):
+def test_adjudicated_and_clarified_labels_are_the_final_ones(name):
     final = {r["id"]: r for split in ("train", "validation", "test") for r in rows(name, split)}
-    for line in (REAL / name / "annotation" / "adjudication.jsonl").open(encoding="utf-8"):
-        fix = json.loads(line)
-        assert final[fix["id"]][fix["field"]] == fix["final"], fix["id"]
+    annotation = REAL / name / "annotation"
+    for path in [*annotation.glob("adjudication*.jsonl"), annotation / "clarification_fixes.jsonl"]:
+        for fix in map(json.loads, path.open(encoding="utf-8")) if path.is_file() else []:
+            assert final[fix["id"]][fix["field"]] == fix.get("final", fix.get("new")), (path.name, fix["id"])
+
+
+def test_xci_keeps_the_sources_split_and_the_airline_test_grows_only_by_uniform_draws():
+    pool = {json.loads(line)["id"]: json.loads(line) for line in (REAL / "complaints_xci_en" / "pool.jsonl").open()}
+    for split in ("train", "validation", "test"):
+        assert {pool[r["id"]]["split"] for r in rows("complaints_xci_en", split)} == {split}
+    more = {r["id"]: r["draw"] for r in map(json.loads, (REAL / "airline_en" / "pool_more.jsonl").open())}
+    for split in ("test", "validation"):
+        assert {more[r["id"]] for r in rows("airline_en", split) if r["id"] in more} == {"uniform"}
 
 
 @pytest.mark.parametrize("name", SETS)
@@ -62,5 +72,6 @@ def test_audit_fixes_are_applied_and_never_to_test(name):
 
 def test_licences_travel_with_the_data():
     assert "MIT License" in (REAL / "shop_reviews_ko" / "raw" / "kote" / "LICENSE").read_text()
+    assert "MIT License" in (REAL / "complaints_xci_en" / "LICENSE.txt").read_text()
     card = (REAL / "README.md").read_text()
     assert "CC BY-NC-SA 4.0" in card and "MIT" in card

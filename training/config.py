@@ -56,6 +56,9 @@ class TrainConfig:
     alert: str | None = None  # task.label of the alert operating point (default: the alert of labels.yaml)
     alert_recall: float = 0.9  # validation recall the alert threshold keeps; 0 disables
     alert_min_precision: float = 0.0  # ...but never a threshold whose validation precision is below this
+    # Validation files the alert threshold is fitted on (default: all): real customer text, so that the alert's
+    # operating point is that of the text it will meet, not of text written for the project.
+    alert_validation: list[str] = field(default_factory=list)
     # The character/word n-gram part, combined with the encoder on the validation split.
     ngram: bool = True  # fit and combine the n-gram part
     ngram_train: list[Source] = field(default_factory=list)  # extra rows for the n-gram part only
@@ -86,6 +89,9 @@ class TrainConfig:
             raise ConfigError("max_length must be >= 8, batch_size >= 1 and epochs > 0")
         if not 0.0 <= self.alert_recall <= 1.0 or not 0.0 <= self.alert_min_precision <= 1.0:
             raise ConfigError("alert_recall and alert_min_precision must lie in [0, 1]")
+        unknown = sorted(set(self.alert_validation) - {s.path for s in self.validation})
+        if unknown:
+            raise ConfigError(f"alert_validation names files that are not validation sources: {unknown}")
         if self.alert is not None and self.alert.count(".") != 1:
             raise ConfigError(f"alert must look like task.label, not {self.alert!r}")
         if self.device not in ("cpu", "cuda", "auto"):

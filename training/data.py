@@ -22,10 +22,10 @@ IGNORE = -100  # cross-entropy's ignore_index: the row has no label for this tas
 
 
 def read_sources(config: TrainConfig, sources: list[Source], schema: LabelSchema) -> list[dict]:
-    """Validated rows from each source, ``sample`` of them drawn with the config's seed."""
+    """Validated rows from each source (``file``: its path), ``sample`` of them drawn with the config's seed."""
     rows = []
     for i, source in enumerate(sources):
-        part = list(iter_labelled(config.resolve(source.path), schema))
+        part = [{**row, "file": source.path} for row in iter_labelled(config.resolve(source.path), schema)]
         if source.sample is not None and source.sample < len(part):
             part = random.Random(f"{config.seed}:{i}:{source.path}").sample(part, source.sample)
         rows.extend(part)

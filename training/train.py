@@ -183,8 +183,10 @@ def main(config: TrainConfig) -> str:
             thresholds[task.name] = tune_thresholds(val_probs[task.name], gold, task.labels)
     if config.alert_recall and known and alert_task in val_probs and not schema[alert_task].multi:
         label = schema[alert_task].labels.index(alert_label)
+        has, gold = golds[alert_task]
+        fit = np.array([not config.alert_validation or r["file"] in config.alert_validation for r in val_rows])[has]
         thr = alert_threshold(
-            val_probs[alert_task], golds[alert_task][1], label, config.alert_recall, config.alert_min_precision
+            val_probs[alert_task][fit], gold[fit], label, config.alert_recall, config.alert_min_precision
         )
         if thr is not None:
             thresholds[alert_task] = {alert_label: thr}

@@ -1,10 +1,15 @@
 """Build the labelled real-text splits of each set under data/real/ from its annotation files.
 
 Per set: every pool item gets the first pass's labels (annotation/first_pass_*.jsonl); where the blind
-second pass disagreed, the adjudicated label (annotation/adjudication.jsonl) replaces it. The airline
-tweets keep the crowd's sentiment (pool.jsonl); the Korean shop reviews were labelled for sentiment too.
-Splits are seeded and stratified by escalation (so the rare `high` lands in every split); the test split
-is never used for training or model selection.
+second pass disagreed, the adjudicated label (annotation/adjudication.jsonl) replaces it, and a project
+clarification (annotation/clarification_fixes.jsonl: id, field, old, new, reason) replaces a label it settles.
+The airline tweets keep the crowd's sentiment (pool.jsonl); the Korean shop reviews and the X-CI complaint
+tweets were labelled for sentiment too. Splits are seeded and stratified by escalation (so the rare `high`
+lands in every split); X-CI keeps the source's own split (pool.jsonl's ``split``). The test split is never used
+for training or model selection.
+
+A second airline pool (pool_more.jsonl, make_pool_more.py) adds to every split. Its uniform draw gives test and
+validation rows (so both stay uniform random draws of real tweets), its rule-enriched draw trains only.
 
 After the split is dealt, the label fixes of ``voc audit`` (annotation/audit_fixes.jsonl: id, field, old,
 new, reason; train and validation rows only, never test) replace the adjudicated label. They are applied
@@ -25,29 +30,37 @@ from label_schema import FIELDS, ordered  # noqa: E402
 
 HERE = Path(__file__).parent
 SEED = 2026
-# name -> (language code, source tag, test rows, validation rows)
-SETS = {"airline_en": ("en", "airline_tweets", 450, 200), "shop_reviews_ko": ("ko", "kote_shop_reviews", 400, 150)}
+# name -> (language code, source tag, test rows, validation rows); None: the source's own split
+SETS = {
+    "airline_en": ("en", "airline_tweets", 450, 200),
+    "shop_reviews_ko": ("ko", "kote_shop_reviews", 400, 150),
+    "complaints_xci_en": ("en", "xci_complaints", None, None),
+}
+# Source fields kept beside the labels: cross-checks and candidate auxiliary targets, never the label itself.
+KEPT = ("negativereason", "complaint", "severity", "domain", "draw", "split")
+MORE_TEST, MORE_VALIDATION = 400, 300  # rows of pool_more.jsonl's uniform draw that test and validate
 
 
 def read_jsonl(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.open(encoding="utf-8") if line.strip()]
 
 
-def labelled_rows(name: str, lang: str, source: str) -> list[dict]:
+def labelled_rows(name: str, lang: str, source: str, pool: str = "pool.jsonl") -> list[dict]:
     ann = HERE / name / "annotation"
     labels = {r["id"]: r for f in sorted(ann.glob("first_pass_*.jsonl")) for r in read_jsonl(f)}
-    adjudication = ann / "adjudication.jsonl"
-    for fix in read_jsonl(adjudication) if adjudication.is_file() else []:
-        labels[fix["id"]][fix["field"]] = fix["final"]
+    for fixes in [*sorted(ann.glob("adjudication*.jsonl")), ann / "clarification_fixes.jsonl"]:
+        for fix in read_jsonl(fixes) if fixes.is_file() else []:
+            if "old" in fix:  # a clarification settles a first-pass label it names
+                assert labels[fix["id"]][fix["field"]] == fix["old"], f"{name} {fix['id']}: {fixes.name} is stale"
+            labels[fix["id"]][fix["field"]] = fix["final"] if "final" in fix else fix["new"]
     rows = []
-    for item in read_jsonl(HERE / name / "pool.jsonl"):
+    for item in read_jsonl(HERE / name / pool):
         label = labels[item["id"]]
         row = {"id": item["id"], "text": item["text"], "lang": lang, "source": source}
         for field in FIELDS:
             row[field] = label.get(field, item.get(field))
         row["themes"] = ordered("themes", row["themes"], f"{name} {item['id']}")
-        if item.get("negativereason") is not None:  # the crowd's complaint category: a cross-check only
-            row["negativereason"] = item["negativereason"]
+        row |= {k: item[k] for k in KEPT if item.get(k) is not None}
         rows.append(row)
     return rows
 
@@ -84,11 +97,39 @@ def split(rows: list[dict], n_test: int, n_val: int) -> dict[str, list[dict]]:
     return {k: sorted(v, key=lambda r: r["id"]) for k, v in out.items()}
 
 
+def source_split(rows: list[dict]) -> dict[str, list[dict]]:
+    """The source's own split (its test split stays test)."""
+    out = {"test": [], "validation": [], "train": []}
+    for row in rows:
+        out[row.pop("split")].append(row)
+    return {k: sorted(v, key=lambda r: r["id"]) for k, v in out.items()}
+
+
+def add_more(name: str, lang: str, source: str, parts: dict[str, list[dict]]) -> None:
+    """pool_more.jsonl's rows, if the set has one: test and validation from its uniform draw only, the rest
+    trains."""
+    if not (HERE / name / "pool_more.jsonl").is_file():
+        return
+    more = labelled_rows(name, lang, source, "pool_more.jsonl")
+    uniform = sorted((r for r in more if r["draw"] == "uniform"), key=lambda r: r["id"])
+    random.Random(SEED).shuffle(uniform)
+    held = {"test": uniform[:MORE_TEST], "validation": uniform[MORE_TEST : MORE_TEST + MORE_VALIDATION]}
+    for part, rows in held.items():
+        parts[part] = sorted(parts[part] + rows, key=lambda r: r["id"])
+    rest = uniform[MORE_TEST + MORE_VALIDATION :] + [r for r in more if r["draw"] != "uniform"]
+    parts["train"] = sorted(parts["train"] + rest, key=lambda r: r["id"])
+
+
 def main() -> None:
     for name, (lang, source, n_test, n_val) in SETS.items():
         if not (HERE / name / "pool.jsonl").is_file():
             continue
-        parts = split(labelled_rows(name, lang, source), n_test, n_val)
+        rows = labelled_rows(name, lang, source, "pool.jsonl")
+        if n_test is None:
+            parts = source_split(rows)
+        else:
+            parts = split(rows, n_test, n_val)
+        add_more(name, lang, source, parts)
         apply_audit_fixes(name, parts)
         for part, rows in parts.items():
             with (HERE / name / f"{part}.jsonl").open("w", encoding="utf-8") as f:
