@@ -206,3 +206,16 @@ def test_alert_threshold_keeps_a_precision_floor():
     assert alert_threshold(probs, gold, label=2, recall=1.0, min_precision=0.75) == 0.35
     # a floor of 0.8 stops the search at 0.45 (3 of 4 right) before any gain in recall: argmax stays
     assert alert_threshold(probs, gold, label=2, recall=1.0, min_precision=0.8) is None
+
+
+def test_the_alert_is_fitted_on_the_named_validation_files_only(tiny_config, tmp_path, monkeypatch):
+    from training import train
+
+    real = write_jsonl(tmp_path / "real_val.jsonl", [{**r, "text": r["text"] + " 실제"} for r in ROWS[:4]])
+    seen = []
+    monkeypatch.setattr(train, "alert_threshold", lambda probs, gold, *a: seen.append(len(gold)) or 0.5)
+    overrides = [*tiny_config, f"validation=[{tmp_path / 'val.jsonl'}, {real}]", f"alert_validation=[{real}]"]
+    train.main(load_config(None, overrides))
+    assert seen == [4]  # the real file's rows, not the other validation file's six
+    with pytest.raises(ConfigError, match=r"alert_validation names files that are not validation sources"):
+        load_config(None, [*tiny_config, f"alert_validation=[{tmp_path / 'train.jsonl'}]"])
