@@ -4,7 +4,8 @@ Limits, chosen so that any request within the per-item and per-request limits al
 
 - ``MAX_TEXT_CHARS`` characters (code points) per text: longer texts are rejected (HTTP 400, or a per-row
   error in the batch scorer) rather than silently cut; a text within the limit that needs more than the
-  model's ``max_length`` tokens is scored on its first ``max_length`` tokens and flagged ``"truncated": true``.
+  model's ``max_length`` tokens is read whole in overlapping windows (``models.tokens``), up to
+  ``MAX_WINDOWS`` of them; one longer still is scored on what they hold and flagged ``"truncated": true``.
   A text with no visible character (only whitespace, control or format characters such as zero-width
   spaces, U+202E or NUL) counts as empty.
 - ``MAX_ITEMS`` items per request, ids of at most ``MAX_ID_CHARS`` characters.
@@ -104,7 +105,8 @@ class Item(BaseModel):
     )
     text: str = Field(
         description=f"The feedback, Korean, English or mixed: 1 to {MAX_TEXT_CHARS:,} characters, not only "
-        "whitespace. Longer than the model's token limit is scored on its start and flagged `truncated`.",
+        "whitespace. A long text is read whole in overlapping windows; one too long even for 8 of them (about "
+        "470 tokens) is scored on its start and flagged `truncated`.",
         json_schema_extra={"example": EXAMPLE_TEXT},
     )
 
@@ -215,7 +217,10 @@ class Result(BaseModel):
         description="Escalation risk; `high` also wins below the most likely label once its probability "
         "reaches the model's operating threshold (tuned on validation for recall)."
     )
-    truncated: bool = Field(description="The text was longer than the model's token limit; its start was scored.")
+    truncated: bool = Field(
+        description="Some of the text was not read: it needs more than the 8 overlapping windows a text is read "
+        "in (about 470 tokens for a model of 64 tokens); what they hold, from its start, was scored."
+    )
     evidence: Evidence | None = Field(
         default=None,
         exclude_if=lambda value: value is None,
@@ -246,7 +251,7 @@ class ClassifyResponse(BaseModel):
 
 
 def score_texts(predictor: Predictor, texts: list[str]) -> list[dict[str, Any]]:
-    """Per-text results of the contract (no id), each flagged ``truncated`` when over ``max_length`` tokens
+    """Per-text results of the contract (no id), each flagged ``truncated`` when some of it was left unread
     (from the same tokenisation that scored it)."""
     return predictor.predict(texts)
 

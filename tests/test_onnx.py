@@ -59,6 +59,16 @@ def test_onnx_logits_equal_torch(exported):
         np.testing.assert_allclose(got[task], ref[task], atol=1e-4, rtol=0)
 
 
+def test_onnx_length_bucketing_and_windows_leave_probabilities_as_they_were(exported):
+    texts = TEXTS * 4 + ["환불 " * 60, "b"]
+    bucketed = Predictor.load(exported, backend="onnx", batch_size=32).predict_proba(texts)
+    alone = Predictor.load(exported, backend="onnx", batch_size=1).predict_proba(texts)
+    reference = Predictor.load(exported, backend="torch").predict_proba(texts)
+    for task in bucketed:
+        np.testing.assert_allclose(bucketed[task], alone[task], atol=1e-5)
+        np.testing.assert_allclose(bucketed[task], reference[task], atol=1e-5)
+
+
 def test_int8_is_verified_against_its_own_record(exported, tmp_path):
     assert Predictor.load(exported, backend="onnx-int8").backend == "onnx-int8"
     damaged = tmp_path / "m"

@@ -84,3 +84,31 @@ def test_interrupted_registration_leaves_nothing_in_store(tiny_model_dir, monkey
     with pytest.raises(KeyboardInterrupt):
         store.register(tiny_model_dir)
     assert entries() == before
+
+
+def test_length_batches_pay_for_their_own_texts():
+    from models.predictor import length_batches
+
+    lengths = [5] * 10 + [60] * 3
+    runs = length_batches(lengths, max_rows=32, pass_cost=16)
+    assert runs == [(0, 10), (10, 13)]  # not one pass padded to 60 for all 13
+    assert length_batches(lengths, max_rows=4, pass_cost=16) == [(0, 2), (2, 6), (6, 10), (10, 13)]
+    assert length_batches([7] * 5, max_rows=32, pass_cost=0) in ([(0, 5)], [(i, i + 1) for i in range(5)])
+    assert length_batches([], max_rows=8) == []
+    for n in (1, 7, 40):
+        runs = length_batches(sorted(np.random.default_rng(n).integers(3, 64, n).tolist()), max_rows=8)
+        assert runs[0][0] == 0 and runs[-1][1] == n and all(a < b <= a + 8 for a, b in runs)
+        assert all(b == c for (_, b), (c, _) in zip(runs, runs[1:]))
+
+
+def test_length_bucketing_leaves_probabilities_as_they_were(tiny_model_dir, monkeypatch):
+    from models import predictor as module
+
+    texts = TEXTS + ["a " * 300, "배송 " * 20, "b", "great " * 9] * 3
+    bucketed = Predictor.load(tiny_model_dir, batch_size=32).predict_proba(texts)
+    alone = Predictor.load(tiny_model_dir, batch_size=1).predict_proba(texts)
+    monkeypatch.setattr(module, "PASS_COST_TOKENS", np.inf)  # one padded pass per batch_size texts
+    one_pass = Predictor.load(tiny_model_dir, batch_size=32).predict_proba(texts)
+    for task in bucketed:
+        np.testing.assert_allclose(bucketed[task], alone[task], atol=1e-5)
+        np.testing.assert_allclose(bucketed[task], one_pass[task], atol=1e-5)
