@@ -106,25 +106,33 @@ class Predictor:
         ``$VOC_BACKEND``, else the model's default) and run its self-check (``models.selfcheck``: a model
         that no longer scores as it did when saved is refused with ModelFileError). ONNX backends load
         neither PyTorch weights nor transformers; ``torch-int8`` is verified in float32, then quantised."""
-        from .backends import ONNX_FILES, OrtEncoder, choose_backend
+        from .backends import ONNX_FILES, choose_backend
         from .selfcheck import verify
 
-        path = Path(path)
-        meta = read_meta(path)
-        name = choose_backend(path, meta, backend)
-        if name in ONNX_FILES:
-            schema = LabelSchema.from_dict(meta["schema"], source=str(path / META_FILE))
-            encoder = OrtEncoder(path / ONNX_FILES[name], schema, name)
-            prefix, max_length = meta.get("text_prefix", ""), int(meta.get("max_length", 128))
-            tokenizer = TextTokenizer.from_dir(path / "encoder", prefix, max_length)
-        else:
-            model, tokenizer, meta = load_model(path)
-            encoder = TorchEncoder(model)
-        predictor = cls(encoder, tokenizer, meta, ngram=NgramModel.load(path, encoder.schema), **kwargs)
+        name = choose_backend(Path(path), read_meta(Path(path)), backend)
+        predictor = cls.open(path, name if name in ONNX_FILES else "torch", **kwargs)
         verify(predictor, path)
         if name == "torch-int8":
             predictor.encoder = TorchEncoder(predictor.model, int8=True)
         return predictor
+
+    @classmethod
+    def open(cls, path: str | Path, backend: str, **kwargs) -> Predictor:
+        """A model directory on ``torch`` or an ONNX backend, as its files are: neither the backend's presence in
+        ``voc.json`` nor the self-check is checked (``load`` does both; ``voc export`` verifies as it records)."""
+        from .backends import ONNX_FILES, OrtEncoder
+
+        path = Path(path)
+        if backend in ONNX_FILES:
+            meta = read_meta(path)
+            schema = LabelSchema.from_dict(meta["schema"], source=str(path / META_FILE))
+            encoder = OrtEncoder(path / ONNX_FILES[backend], schema, backend)
+        else:
+            model, _, meta = load_model(path, tokenizer=False)
+            encoder = TorchEncoder(model)
+        prefix, max_length = meta.get("text_prefix", ""), int(meta.get("max_length", 128))
+        tokenizer = TextTokenizer.from_dir(path / "encoder", prefix, max_length)  # one copy, without transformers
+        return cls(encoder, tokenizer, meta, ngram=NgramModel.load(path, encoder.schema), **kwargs)
 
     def run_encoder(self, ids: list[list[int]]) -> dict[str, np.ndarray]:
         """Head logits for tokenised sequences, in their order: sorted by length and run in sub-batches of

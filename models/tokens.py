@@ -25,6 +25,8 @@ from pathlib import Path
 import numpy as np
 from tokenizers import Encoding, Tokenizer
 
+from .errors import ModelFileError
+
 # At most 8 windows a text: with max_length 64 and e5's 3-token prefix, a window holds 59 of the text's pieces,
 # so 8 windows read up to 472 pieces (about 700 characters of Korean, 2,000 of English) and at most 8 times the
 # work of a short text. Every text of the bundled test files fits (the longest: 256 tokens, 8 windows).
@@ -79,9 +81,15 @@ class TextTokenizer:
     @classmethod
     def from_dir(cls, path: Path, prefix: str, max_length: int) -> TextTokenizer:
         """From a saved tokenizer directory (``tokenizer.json``), without importing transformers. Loaded once:
-        XLM-R's 250k-piece Unigram model costs about 270 MB per copy in memory."""
-        tokenizer = Tokenizer.from_file(str(path / "tokenizer.json"))
-        config = json.loads((path / "tokenizer_config.json").read_text(encoding="utf-8"))
+        XLM-R's 250k-piece Unigram model costs about 270 MB per copy in memory. A missing or damaged file is a
+        ModelFileError naming it."""
+        try:
+            tokenizer = Tokenizer.from_file(str(path / "tokenizer.json"))
+            config = json.loads((path / "tokenizer_config.json").read_text(encoding="utf-8"))
+        except Exception as e:  # tokenizers raises a bare Exception; json and the file system their own
+            raise ModelFileError(
+                f"{path}: the tokenizer cannot be loaded ({str(e).splitlines()[0]}); retrain or restore it"
+            ) from None
         pad = config.get("pad_token")
         pad = pad.get("content") if isinstance(pad, dict) else pad
         return cls(tokenizer, prefix, max_length, tokenizer.token_to_id(pad) if pad else 0)

@@ -237,7 +237,9 @@ def main(config: TrainConfig) -> str:
             test_metrics=test_metrics,
         )
         write_meta(staging, meta, schema, card=model_card(meta, schema))
-        export_model(staging, config.resolve(config.validation[0].path))  # ONNX backends, gated (docs/performance.md)
+        # ONNX backends, gated on every validation file read whole (docs/performance.md)
+        gated = [config.resolve(s.path) for s in config.validation if s.sample is None]
+        export_model(staging, gated or [config.resolve(config.validation[0].path)])
     out = config.output_path
     print(f"model saved to {out}")
     if config.register:
