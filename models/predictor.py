@@ -95,6 +95,7 @@ class Predictor:
         self.thresholds = meta.get("thresholds", {})
         self.ngram_weights = {t: float(w) for t, w in meta.get("ngram_weights", {}).items()}
         self.tag = tag
+        self.pass_cost = PASS_COST_TOKENS  # length_batches' price of one more forward pass, in tokens
 
     @property
     def backend(self) -> str:
@@ -139,7 +140,7 @@ class Predictor:
         similar length (``length_batches``), so that a batch pays for its own texts, not for its longest."""
         out = {name: np.zeros((len(ids), len(self.schema[name].labels)), np.float32) for name in self.schema.names}
         order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
-        for start, end in length_batches([len(ids[i]) for i in order], self.batch_size):
+        for start, end in length_batches([len(ids[i]) for i in order], self.batch_size, self.pass_cost):
             idx = order[start:end]
             heads = self.encoder(*pad_batch([ids[i] for i in idx], self.tokenizer.pad_id))
             for name, value in heads.items():

@@ -101,14 +101,27 @@ def test_length_batches_pay_for_their_own_texts():
         assert all(b == c for (_, b), (c, _) in zip(runs, runs[1:]))
 
 
-def test_length_bucketing_leaves_probabilities_as_they_were(tiny_model_dir, monkeypatch):
-    from models import predictor as module
+class Passes:
+    """An encoder wrapper that records the shape of every forward pass."""
 
+    def __init__(self, inner) -> None:
+        self.inner, self.shapes = inner, []
+
+    def __call__(self, ids, mask):
+        self.shapes.append(ids.shape)
+        return self.inner(ids, mask)
+
+
+def test_length_bucketing_leaves_probabilities_as_they_were(tiny_model_dir):
     texts = TEXTS + ["a " * 300, "배송 " * 20, "b", "great " * 9] * 3
-    bucketed = Predictor.load(tiny_model_dir, batch_size=32).predict_proba(texts)
+    predictor = Predictor.load(tiny_model_dir, batch_size=64)
+    predictor.encoder = passes = Passes(predictor.encoder)
+    bucketed = predictor.predict_proba(texts)
+    assert len(passes.shapes) > 1  # passes of similar lengths, not one padded to the longest
+    predictor.pass_cost, passes.shapes = np.inf, []
+    one_pass = predictor.predict_proba(texts)  # the unbucketed path: one pass padded to the longest
+    assert len(passes.shapes) == 1
     alone = Predictor.load(tiny_model_dir, batch_size=1).predict_proba(texts)
-    monkeypatch.setattr(module, "PASS_COST_TOKENS", np.inf)  # one padded pass per batch_size texts
-    one_pass = Predictor.load(tiny_model_dir, batch_size=32).predict_proba(texts)
     for task in bucketed:
         np.testing.assert_allclose(bucketed[task], alone[task], atol=1e-5)
         np.testing.assert_allclose(bucketed[task], one_pass[task], atol=1e-5)
