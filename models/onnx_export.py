@@ -28,6 +28,7 @@ from .backends import ONNX_FILES
 OPSET = 17
 # Measured on the default model's validation split (docs/performance.md): per-tensor QInt8 weights.
 INT8_RECIPE: dict = {"per_channel": False, "nodes_to_exclude": []}
+ENCODE_SLICE = 2048  # bundled texts tokenised at a time when finding the pieces to keep
 
 
 class FlatLogits(torch.nn.Module):
@@ -53,7 +54,13 @@ def trim_vocabulary(model, tokenizer, prefix: str) -> torch.Tensor:
 
     raw = Tokenizer.from_str(tokenizer.backend_tokenizer.to_str())
     raw.no_truncation()
-    encoded = (e.ids for e in raw.encode_batch([prefix + clean_text(t) for t in bundled_texts()]))
+    texts = bundled_texts()
+    # In slices: the Encoding objects of all 110k bundled texts at once held ~1.4 GB (measured: docs/performance.md).
+    encoded = (
+        e.ids
+        for start in range(0, len(texts), ENCODE_SLICE)
+        for e in raw.encode_batch([prefix + clean_text(t) for t in texts[start : start + ENCODE_SLICE]])
+    )
     kept = kept_ids(raw, encoded)
     rows = model.encoder.get_input_embeddings().weight.detach()
     model.encoder.set_input_embeddings(torch.nn.Embedding.from_pretrained(rows[torch.from_numpy(kept)].clone()))
