@@ -122,3 +122,20 @@ def test_a_self_check_made_before_windows_still_verifies(tiny_model_dir, tmp_pat
     del check["max_windows"]  # as written before windows: replayed in one window
     (old / FILE).write_text(json.dumps(check))
     assert Predictor.load(old, backend="torch").tokenizer.max_windows == MAX_WINDOWS
+
+
+def test_words_past_the_first_window_count_and_evidence_offsets_hold(scorer):
+    from models.evidence import delete, explain, words
+
+    text = MEDIUM + " 환불 refund now!"
+    start, end = words(text)[-1]
+    encoder_only = Predictor(scorer.encoder, scorer.tokenizer, scorer.meta)  # no n-gram part: the encoder alone
+    whole = encoder_only.predict_proba([text, delete(text, start, end)])
+    assert any(not np.allclose(p[0], p[1], atol=1e-6) for p in whole.values())  # the last word is read
+    with encoder_only.tokenizer.reading(1):
+        cut = encoder_only.predict_proba([text, delete(text, start, end)])
+    assert all(np.allclose(p[0], p[1], atol=1e-6) for p in cut.values())  # truncated, it was not
+    results = scorer.predict([text])
+    for value in explain(scorer, [text], results)[0].values():
+        for span in [s for v in value.values() for s in v] if isinstance(value, dict) else value:
+            assert text[span["start"] : span["end"]] == span["text"]
