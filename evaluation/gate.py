@@ -1,18 +1,23 @@
-"""The accuracy gate for faster backends: each one scores the validation split beside PyTorch float32.
+"""The accuracy gate for faster backends: each one scores the validation files beside PyTorch float32.
 
-Per backend it records the decision agreement with the reference (per head, and all heads at once), every
-headline metric (macro-F1 for single-label heads, micro-F1 for multi-label ones) with its change in points,
-and its throughput on that split. A backend that loses more than :data:`MAX_DROP_POINTS` on any headline
-metric fails the gate and is never the default; the default is the fastest backend that passes.
+The files are the written validation split and the real-text ones (:data:`VALIDATION_FILES`): a backend must
+keep its accuracy on real customer text too. Per backend it records the decision agreement with the reference
+(per head, and all heads at once, over all files), every headline metric (macro-F1 for single-label heads,
+micro-F1 for multi-label ones) per file with its change in points, and its throughput. A backend that loses
+more than :data:`MAX_DROP_POINTS` on any headline metric of any file fails the gate and is never the default;
+the default is the fastest backend that passes.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from models.paths import DATA
 from models.predictor import label_thresholds, single_decisions
 
 from .metrics import MAIN_METRIC
@@ -20,6 +25,11 @@ from .run import evaluate_files
 
 MAX_DROP_POINTS = 0.5
 REFERENCE = "torch"
+VALIDATION_FILES = (
+    DATA / "voc" / "validation.jsonl",
+    DATA / "real" / "airline_en" / "validation.jsonl",
+    DATA / "real" / "shop_reviews_ko" / "validation.jsonl",
+)
 
 
 class _Recording:
@@ -64,28 +74,47 @@ def score(predictor, file: Path) -> dict:
     }
 
 
-def run_gate(predictors: dict, file: Path) -> dict:
-    """Score ``file`` with each backend (``predictors``: backend name -> Predictor, ``torch`` among them) and
-    judge each against ``torch``; returns ``{"file", "max_drop_points", "default", "backends": {...}}``."""
-    scored = {name: score(p, file) for name, p in predictors.items()}
-    ref = scored[REFERENCE]
+def run_gate(loaders: dict[str, Callable[[], Any]], files: Sequence[Path]) -> dict:
+    """Score each file with each backend and judge each against ``torch`` on every file and head.
+
+    ``loaders``: backend name -> a function that loads its Predictor (``torch`` among them). Backends are
+    loaded one at a time and released once scored, so that the gate holds one model, not all of them.
+    Returns ``{"files", "rows", "max_drop_points", "default", "backends": {name: {"metrics", "delta_points",
+    "agreement", "texts_per_s", "passes"}}}``, metrics and deltas per file then per head."""
+    scored = {}
+    for name, load in loaders.items():
+        predictor = load()
+        scored[name] = {str(file): score(predictor, file) for file in files}
+        del predictor  # the next backend's model should not sit beside this one
+    ref, keys = scored[REFERENCE], [str(file) for file in files]
+
+    def decided(name: str, task: str) -> np.ndarray:  # one backend's decisions on all files, in file order
+        return np.concatenate([scored[name][f]["decisions"][task] for f in keys])
+
     backends = {}
-    for name, s in scored.items():
-        agree = {t: float(np.mean(_same(s["decisions"][t], ref["decisions"][t]))) for t in ref["decisions"]}
-        every = np.all([_same(s["decisions"][t], ref["decisions"][t]) for t in ref["decisions"]], axis=0)
-        delta = {t: round(100 * (s["metrics"][t] - ref["metrics"][t]), 2) for t in ref["metrics"]}
+    for name, per_file in scored.items():
+        same = {t: _same(decided(name, t), decided(REFERENCE, t)) for t in ref[keys[0]]["decisions"]}
+        delta = {
+            f: {t: round(100 * (s["metrics"][t] - ref[f]["metrics"][t]), 2) for t in ref[f]["metrics"]}
+            for f, s in per_file.items()
+        }
+        seconds = sum(s["rows"] / s["texts_per_s"] for s in per_file.values())
+        every = np.all(list(same.values()), axis=0)
         backends[name] = {
-            "metrics": s["metrics"],
+            "metrics": {f: s["metrics"] for f, s in per_file.items()},
             "delta_points": delta,
-            "agreement": {**{t: round(a, 4) for t, a in agree.items()}, "all": round(float(every.mean()), 4)},
-            "texts_per_s": s["texts_per_s"],
-            "passes": all(d >= -MAX_DROP_POINTS for d in delta.values()),
+            "agreement": {
+                **{t: round(float(a.mean()), 4) for t, a in same.items()},
+                "all": round(float(every.mean()), 4),
+            },
+            "texts_per_s": round(sum(s["rows"] for s in per_file.values()) / seconds, 1),
+            "passes": all(d >= -MAX_DROP_POINTS for per_head in delta.values() for d in per_head.values()),
         }
     passing = [n for n, b in backends.items() if b["passes"]]
     default = max(passing, key=lambda n: backends[n]["texts_per_s"])
     return {
-        "file": str(file),
-        "rows": ref["rows"],
+        "files": [str(f) for f in files],
+        "rows": {f: s["rows"] for f, s in ref.items()},
         "max_drop_points": MAX_DROP_POINTS,
         "default": default,
         "backends": backends,
@@ -98,16 +127,23 @@ def _same(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def gate_table(gate: dict) -> str:
-    """The gate as a Markdown table (the model card and ``voc export`` print it)."""
-    tasks = list(gate["backends"][REFERENCE]["metrics"])
-    head = ["backend", *[f"{t} (Δ pts)" for t in tasks], "agreement (all heads)", "texts/s", "gate"]
+    """The gate as a Markdown table, a row per backend and file (the model card and ``voc export`` print it)."""
+    first = gate["files"][0]
+    tasks = list(gate["backends"][REFERENCE]["metrics"][first])
+    head = ["backend", "data", *[f"{t} (Δ pts)" for t in tasks], "agreement (all heads)", "texts/s", "gate"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for name, b in gate["backends"].items():
-        cells = [f"{b['metrics'][t]:.3f} ({b['delta_points'][t]:+.2f})" for t in tasks]
         verdict = "reference" if name == REFERENCE else "passes" if b["passes"] else "**fails**: not used by default"
-        lines.append(
-            f"| {name}{' (default)' if name == gate['default'] else ''} | "
-            + " | ".join(cells)
-            + f" | {b['agreement']['all']:.3f} | {b['texts_per_s']:.0f} | {verdict} |"
-        )
+        for file in gate["files"]:
+            cells = [f"{b['metrics'][file][t]:.3f} ({b['delta_points'][file][t]:+.2f})" for t in tasks]
+            label = f"{name}{' (default)' if name == gate['default'] else ''}" if file == first else ""
+            totals = [f"{b['agreement']['all']:.3f}", f"{b['texts_per_s']:.0f}", verdict] if file == first else [""] * 3
+            lines.append(
+                f"| {label} | {short_name(file)} ({gate['rows'][file]}) | " + " | ".join(cells + totals) + " |"
+            )
     return "\n".join(lines)
+
+
+def short_name(file: str) -> str:
+    """``data/real/airline_en/validation.jsonl`` -> ``airline_en/validation``."""
+    return f"{Path(file).parent.name}/{Path(file).stem}"

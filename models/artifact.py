@@ -151,8 +151,9 @@ def alert_of(meta: dict) -> tuple[str, str] | None:
     return None
 
 
-def load_model(path: str | Path) -> tuple[VocClassifier, object, dict]:
-    """Load ``(model, tokenizer, meta)`` from a model directory, in eval mode on the CPU."""
+def load_model(path: str | Path, tokenizer: bool = True) -> tuple[VocClassifier, object, dict]:
+    """Load ``(model, tokenizer, meta)`` from a model directory, in eval mode on the CPU (``tokenizer=False``:
+    ``None`` in its place, for callers that read ``tokenizer.json`` themselves: a copy costs ~270 MB)."""
     from safetensors.torch import load_file
     from transformers import AutoTokenizer
 
@@ -163,7 +164,7 @@ def load_model(path: str | Path) -> tuple[VocClassifier, object, dict]:
     meta = read_meta(path)
     schema = LabelSchema.from_dict(meta["schema"], source=str(path / META_FILE))
     try:
-        tokenizer = AutoTokenizer.from_pretrained(str(path / "encoder"))
+        hf_tokenizer = AutoTokenizer.from_pretrained(str(path / "encoder")) if tokenizer else None
         encoder = load_encoder(str(path / "encoder"))
     except Exception as e:  # transformers raises OSError, ValueError or safetensors' errors by the fault
         raise ModelFileError(
@@ -178,4 +179,4 @@ def load_model(path: str | Path) -> tuple[VocClassifier, object, dict]:
             f"{path / HEADS_FILE}: cannot be loaded ({str(e).splitlines()[0]}); retrain or restore it"
         ) from None
     model.eval()
-    return model, tokenizer, meta
+    return model, hf_tokenizer, meta

@@ -53,6 +53,28 @@ def label_thresholds(chosen: dict[str, float], labels: tuple[str, ...], default:
     return np.array([float(chosen.get(label, default)) for label in labels], np.float32)
 
 
+# What one forward pass costs beyond its tokens, in tokens: measured on the `default` model (ONNX float32, 2 cores)
+# as t(rows, length) ~ a + b * rows * length over batches of 1-32 rows of 8-64 tokens (docs/performance.md).
+PASS_COST_TOKENS = 16
+
+
+def length_batches(lengths: list[int], max_rows: int, pass_cost: float = PASS_COST_TOKENS) -> list[tuple[int, int]]:
+    """Split sequences sorted by length (ascending) into runs ``[start, end)`` of at most ``max_rows``, padded to
+    their longest, with the least total cost: ``pass_cost`` per run plus its padded tokens (dynamic programming
+    over the cut points, O(len * max_rows))."""
+    best, cut = [0.0] + [np.inf] * len(lengths), [0] * (len(lengths) + 1)
+    for end in range(1, len(lengths) + 1):
+        for start in range(max(0, end - max_rows), end):
+            cost = best[start] + pass_cost + (end - start) * lengths[end - 1]
+            if cost < best[end]:
+                best[end], cut[end] = cost, start
+    runs, end = [], len(lengths)
+    while end:
+        runs.append((cut[end], end))
+        end = cut[end]
+    return runs[::-1]
+
+
 class Predictor:
     """A loaded model ready to score text (``predict_proba`` for arrays, ``predict`` for result dicts).
 
@@ -86,6 +108,7 @@ class Predictor:
         self.tag = tag
         self.path: Path | None = None  # the model directory, when loaded from one (``load``)
         self._torch_model = None
+        self.pass_cost = PASS_COST_TOKENS  # length_batches' price of one more forward pass, in tokens
 
     @property
     def backend(self) -> str:
@@ -97,22 +120,12 @@ class Predictor:
         ``$VOC_BACKEND``, else the model's default) and run its self-check (``models.selfcheck``: a model
         that no longer scores as it did when saved is refused with ModelFileError). ONNX backends load
         neither PyTorch weights nor transformers; ``torch-int8`` is verified in float32, then quantised."""
-        from .backends import ONNX_FILES, OrtEncoder, choose_backend
+        from .backends import ONNX_FILES, choose_backend
         from .selfcheck import verify
 
-        path = Path(path)
-        meta = read_meta(path)
-        name = choose_backend(path, meta, backend)
-        if name in ONNX_FILES:
-            schema = LabelSchema.from_dict(meta["schema"], source=str(path / META_FILE))
-            encoder = OrtEncoder(path / ONNX_FILES[name], schema, name)
-            prefix, max_length = meta.get("text_prefix", ""), int(meta.get("max_length", 128))
-            tokenizer = TextTokenizer.from_dir(path / "encoder", prefix, max_length)
-        else:
-            model, tokenizer, meta = load_model(path)
-            encoder = TorchEncoder(model)
-        predictor = cls(encoder, tokenizer, meta, ngram=NgramModel.load(path, encoder.schema), **kwargs)
-        predictor.path = path
+        name = choose_backend(Path(path), read_meta(Path(path)), backend)
+        predictor = cls.open(path, name if name in ONNX_FILES else "torch", **kwargs)
+        predictor.path = Path(path)
         verify(predictor, path)
         if name == "torch-int8":
             predictor.encoder = TorchEncoder(predictor.model, int8=True)
@@ -130,24 +143,53 @@ class Predictor:
             self._torch_model = Predictor.load(self.path, backend="torch").model
         return self._torch_model
 
+    @classmethod
+    def open(cls, path: str | Path, backend: str, **kwargs) -> Predictor:
+        """A model directory on ``torch`` or an ONNX backend, as its files are: neither the backend's presence in
+        ``voc.json`` nor the self-check is checked (``load`` does both; ``voc export`` verifies as it records)."""
+        from .backends import ONNX_FILES, OrtEncoder
+
+        path = Path(path)
+        if backend in ONNX_FILES:
+            meta = read_meta(path)
+            schema = LabelSchema.from_dict(meta["schema"], source=str(path / META_FILE))
+            encoder = OrtEncoder(path / ONNX_FILES[backend], schema, backend)
+        else:
+            model, _, meta = load_model(path, tokenizer=False)
+            encoder = TorchEncoder(model)
+        prefix, max_length = meta.get("text_prefix", ""), int(meta.get("max_length", 128))
+        tokenizer = TextTokenizer.from_dir(path / "encoder", prefix, max_length)  # one copy, without transformers
+        return cls(encoder, tokenizer, meta, ngram=NgramModel.load(path, encoder.schema), **kwargs)
+
     def run_encoder(self, ids: list[list[int]]) -> dict[str, np.ndarray]:
-        """Head logits for tokenised texts; batched by length so that padding stays small."""
+        """Head logits for tokenised sequences, in their order: sorted by length and run in sub-batches of
+        similar length (``length_batches``), so that a batch pays for its own texts, not for its longest."""
         out = {name: np.zeros((len(ids), len(self.schema[name].labels)), np.float32) for name in self.schema.names}
         order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
-        for start in range(0, len(order), self.batch_size):
-            idx = order[start : start + self.batch_size]
+        for start, end in length_batches([len(ids[i]) for i in order], self.batch_size, self.pass_cost):
+            idx = order[start:end]
             heads = self.encoder(*pad_batch([ids[i] for i in idx], self.tokenizer.pad_id))
             for name, value in heads.items():
                 out[name][idx] = value
         return out
 
+    def read(self, windows: list[list[list[int]]]) -> dict[str, np.ndarray]:
+        """Head logits per text: the mean over its windows (``models.tokens``). The heads are linear, so this
+        equals the heads applied to the mean of the windows' pooled embeddings."""
+        counts = np.array([len(w) for w in windows])
+        flat = self.run_encoder([ids for text in windows for ids in text])
+        if (counts == 1).all():
+            return flat
+        firsts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+        return {name: np.add.reduceat(value, firsts, axis=0) / counts[:, None] for name, value in flat.items()}
+
     def analyse(self, texts: list[str]) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], list[bool]]:
-        """The encoder's logits, the n-gram part's (``{}`` without one) and per text whether it was truncated
-        to ``max_length`` tokens: each text cleaned once and tokenised once."""
+        """The encoder's logits, the n-gram part's (``{}`` without one) and per text whether some of it was left
+        unread (longer than ``models.tokens.MAX_WINDOWS`` windows): each text cleaned once and tokenised once."""
         cleaned = [clean_text(t) for t in texts]
         tokens = self.tokenizer(cleaned)
         ngram = self.ngram.logits(cleaned, cleaned=True) if self.ngram is not None else {}
-        return self.run_encoder(tokens.ids), ngram, tokens.truncated
+        return self.read(tokens.windows), ngram, tokens.truncated
 
     def part_logits(self, texts: list[str]) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
         """The encoder's logits and, where the model has one, the n-gram part's (else ``{}``)."""
@@ -187,7 +229,7 @@ class Predictor:
 
     def predict(self, texts: list[str]) -> list[dict]:
         """One result per text, in order: ``{"language", <task>: {...}, ..., "truncated"}`` as in the HTTP
-        contract (``truncated``: the text needed more than ``max_length`` tokens and was scored on the first)."""
+        contract (``truncated``: the text was too long to be read whole, see ``models.tokens``; its start was)."""
         encoder, ngram, truncated = self.analyse(texts)
         probs = self.combine(encoder, ngram)
         return [

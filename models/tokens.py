@@ -1,38 +1,76 @@
-"""One tokenisation per text: the ids the encoder sees and whether the text was truncated, from one call.
+"""One tokenisation per text: the windows of ids the encoder reads and whether any of the text was left unread.
 
-Scoring used to tokenise every text twice (once to run the encoder, once more without truncation to count
-its tokens for the ``truncated`` flag). Here the Rust tokenizer truncates to ``max_length`` and reports
-what it cut (``Encoding.overflowing``), so the flag comes from the same encoding as the ids. The ids equal
-those of ``tokenizer(texts, truncation=True, max_length=...)`` (tests/test_tokens.py).
+A text of at most ``max_length`` tokens is one window, exactly as ``tokenizer(text, truncation=True,
+max_length=...)`` encodes it. A longer text is read whole in overlapping windows of ``max_length`` tokens, each
+``<s> prefix piece... </s>``: the specials and the model's text prefix (``query: `` for e5) in every window,
+the text's pieces advancing by about half a window, evenly spaced so that the last window ends with the text.
+The predictor scores each window and averages their head logits (``models.predictor``). The work per text is
+capped at ``max_windows`` windows: a text that would need more is read in ``max_windows`` windows side by side
+from its start (no overlap), and only then is some of it unread and ``truncated`` true. ``max_windows=1`` is
+the plain truncation to the first ``max_length`` tokens.
+
+Tokenisation happens once per text (one ``encode_batch`` call per batch); the windows are slices of that
+encoding (tests/test_tokens.py).
 """
 
 from __future__ import annotations
 
 import json
+import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from tokenizers import Tokenizer
+from tokenizers import Encoding, Tokenizer
+
+from .errors import ModelFileError
+
+# At most 8 windows a text: with max_length 64 and e5's 3-token prefix, a window holds 59 of the text's pieces,
+# so 8 windows read up to 472 pieces (about 700 characters of Korean, 2,000 of English) and at most 8 times the
+# work of a short text. Every text of the bundled test files fits (the longest: 256 tokens, 8 windows).
+MAX_WINDOWS = 8
 
 
 @dataclass
 class Tokens:
-    """Per text: its ids (specials included, at most ``max_length``) and whether tokens were cut off."""
+    """Per text: its windows' ids (specials included, each at most ``max_length``) and whether pieces were left
+    unread."""
 
-    ids: list[list[int]]
+    windows: list[list[list[int]]]
     truncated: list[bool]
+
+
+def window_starts(pieces: int, width: int, max_windows: int) -> tuple[list[int], bool]:
+    """Where each window of ``width`` begins in a text of ``pieces`` pieces, and whether some are left unread.
+
+    Consecutive windows overlap by at least half a window (evenly spaced, the last ending with the text) when
+    ``max_windows`` suffice; otherwise ``max_windows`` windows lie side by side from the start.
+    """
+    if pieces <= width or max_windows <= 1:
+        return [0], pieces > width
+    count = min(max_windows, math.ceil((pieces - width) / max(width // 2, 1)) + 1)
+    step = (pieces - width) / (count - 1)
+    if step > width:
+        return [i * width for i in range(count)], True
+    return [round(i * step) for i in range(count)], False
 
 
 class TextTokenizer:
     """``prefix + cleaned text`` -> :class:`Tokens`, with one tokenizer call per batch."""
 
-    def __init__(self, tokenizer: Tokenizer, prefix: str, max_length: int, pad_id: int) -> None:
-        """``tokenizer`` becomes this object's own: its truncation and padding are set here."""
+    def __init__(
+        self, tokenizer: Tokenizer, prefix: str, max_length: int, pad_id: int, max_windows: int = MAX_WINDOWS
+    ) -> None:
+        """``tokenizer`` becomes this object's own: truncation and padding are switched off here (windows are
+        cut from the whole encoding)."""
         self.tokenizer = tokenizer
         self.tokenizer.no_padding()
-        self.tokenizer.enable_truncation(max_length)
+        self.tokenizer.no_truncation()
         self.prefix, self.max_length, self.pad_id = prefix, max_length, pad_id
+        self.max_windows = max_windows
+        self.prefix_end = len(prefix.rstrip())  # pieces ending by here are the prefix's (its space starts the text)
 
     @classmethod
     def from_hf(cls, tokenizer, prefix: str, max_length: int) -> TextTokenizer:
@@ -43,17 +81,52 @@ class TextTokenizer:
     @classmethod
     def from_dir(cls, path: Path, prefix: str, max_length: int) -> TextTokenizer:
         """From a saved tokenizer directory (``tokenizer.json``), without importing transformers. Loaded once:
-        XLM-R's 250k-piece Unigram model costs about 270 MB per copy in memory."""
-        tokenizer = Tokenizer.from_file(str(path / "tokenizer.json"))
-        config = json.loads((path / "tokenizer_config.json").read_text(encoding="utf-8"))
+        XLM-R's 250k-piece Unigram model costs about 270 MB per copy in memory. A missing or damaged file is a
+        ModelFileError naming it."""
+        try:
+            tokenizer = Tokenizer.from_file(str(path / "tokenizer.json"))
+            config = json.loads((path / "tokenizer_config.json").read_text(encoding="utf-8"))
+        except Exception as e:  # tokenizers raises a bare Exception; json and the file system their own
+            raise ModelFileError(
+                f"{path}: the tokenizer cannot be loaded ({str(e).splitlines()[0]}); retrain or restore it"
+            ) from None
         pad = config.get("pad_token")
         pad = pad.get("content") if isinstance(pad, dict) else pad
         return cls(tokenizer, prefix, max_length, tokenizer.token_to_id(pad) if pad else 0)
 
+    @contextmanager
+    def reading(self, max_windows: int) -> Iterator[None]:
+        """Tokenise with another window cap for a while (the self-check replays the cap its file was made with)."""
+        saved, self.max_windows = self.max_windows, max_windows
+        try:
+            yield
+        finally:
+            self.max_windows = saved
+
     def __call__(self, cleaned: list[str]) -> Tokens:
         """Tokenise texts already passed through ``clean_text``."""
         encodings = self.tokenizer.encode_batch([self.prefix + t for t in cleaned])
-        return Tokens([e.ids for e in encodings], [bool(e.overflowing) for e in encodings])
+        split = [self.windows(e) for e in encodings]
+        return Tokens([w for w, _ in split], [cut for _, cut in split])
+
+    def windows(self, encoding: Encoding) -> tuple[list[list[int]], bool]:
+        """One encoding's windows and whether pieces were left unread."""
+        ids = encoding.ids
+        if len(ids) <= self.max_length:
+            return [ids], False
+        special, offsets = encoding.special_tokens_mask, encoding.offsets
+        head = 0  # leading specials and the prefix's pieces: repeated in every window
+        while head < len(ids) and (special[head] or offsets[head][1] <= self.prefix_end):
+            head += 1
+        tail = len(ids)  # trailing specials
+        while tail > head and special[tail - 1]:
+            tail -= 1
+        width = self.max_length - head - (len(ids) - tail)
+        if width < 1:  # a prefix too long for any text: the plain truncation
+            return [ids[: self.max_length]], True
+        starts, cut = window_starts(tail - head, width, self.max_windows)
+        lead, end = ids[:head], ids[tail:]
+        return [lead + ids[head + s : head + s + width] + end for s in starts], cut
 
 
 def pad_batch(ids: list[list[int]], pad_id: int) -> tuple[np.ndarray, np.ndarray]:

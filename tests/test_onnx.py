@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from evaluation.gate import MAX_DROP_POINTS, run_gate
+from evaluation.gate import MAX_DROP_POINTS, gate_table, run_gate
 from models.backends import ONNX_FILES
 from models.errors import ModelFileError
 from models.predictor import Predictor
@@ -24,6 +24,8 @@ def validation(tmp_path_factory) -> Path:
     lines = (REPO / "data" / "voc" / "validation.jsonl").read_text(encoding="utf-8").splitlines()[:40]
     path = tmp_path_factory.mktemp("gate") / "validation.jsonl"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    real = (REPO / "data" / "real" / "shop_reviews_ko" / "validation.jsonl").read_text(encoding="utf-8")
+    path.with_name("real.jsonl").write_text("\n".join(real.splitlines()[:30]) + "\n", encoding="utf-8")
     return path
 
 
@@ -33,7 +35,7 @@ def exported(tiny_model_dir, validation, tmp_path_factory) -> Path:
 
     path = tmp_path_factory.mktemp("exported") / "tiny"
     shutil.copytree(tiny_model_dir, path)
-    export_model(path, validation)
+    export_model(path, [validation, validation.with_name("real.jsonl")])
     return path
 
 
@@ -59,6 +61,16 @@ def test_onnx_logits_equal_torch(exported):
         np.testing.assert_allclose(got[task], ref[task], atol=1e-4, rtol=0)
 
 
+def test_onnx_length_bucketing_and_windows_leave_probabilities_as_they_were(exported):
+    texts = TEXTS * 4 + ["환불 " * 60, "b"]
+    bucketed = Predictor.load(exported, backend="onnx", batch_size=32).predict_proba(texts)
+    alone = Predictor.load(exported, backend="onnx", batch_size=1).predict_proba(texts)
+    reference = Predictor.load(exported, backend="torch").predict_proba(texts)
+    for task in bucketed:
+        np.testing.assert_allclose(bucketed[task], alone[task], atol=1e-5)
+        np.testing.assert_allclose(bucketed[task], reference[task], atol=1e-5)
+
+
 def test_int8_is_verified_against_its_own_record(exported, tmp_path):
     assert Predictor.load(exported, backend="onnx-int8").backend == "onnx-int8"
     damaged = tmp_path / "m"
@@ -75,15 +87,21 @@ def test_gate_bookkeeping(exported, validation):
     meta = json.loads((exported / "voc.json").read_text())
     gate = meta["backends"]["gate"]
     ref = gate["backends"]["torch"]
-    assert gate["rows"] == 40 and gate["max_drop_points"] == MAX_DROP_POINTS
-    assert set(ref["delta_points"].values()) == {0.0} and ref["agreement"]["all"] == 1.0
+    files = [str(validation), str(validation.with_name("real.jsonl"))]
+    assert gate["files"] == files and gate["rows"] == dict(zip(files, [40, 30]))
+    assert gate["max_drop_points"] == MAX_DROP_POINTS
+    assert {d for f in files for d in ref["delta_points"][f].values()} == {0.0} and ref["agreement"]["all"] == 1.0
     for b in gate["backends"].values():
-        assert b["passes"] == all(d >= -MAX_DROP_POINTS for d in b["delta_points"].values())
+        assert set(b["delta_points"]) == set(files)  # every head on every file
+        assert b["passes"] == all(d >= -MAX_DROP_POINTS for f in files for d in b["delta_points"][f].values())
         assert set(b["agreement"]) == {"sentiment", "themes", "escalation", "all"}
     fastest = max(
         (n for n, b in gate["backends"].items() if b["passes"]), key=lambda n: gate["backends"][n]["texts_per_s"]
     )
     assert meta["backends"]["default"] == fastest
+    table = gate_table(gate)
+    assert "/real (30) |" in table and "/validation (40) |" in table  # a row per backend and file
+    assert len(table.splitlines()) == 2 + 2 * len(gate["backends"])
 
 
 class Inverted(Predictor):
@@ -96,10 +114,12 @@ class Inverted(Predictor):
 def test_a_backend_that_loses_accuracy_fails_the_gate(tiny_model_dir, validation):
     reference = Predictor.load(tiny_model_dir, backend="torch")
     worse = Inverted(reference.model, reference.tokenizer, reference.meta)
-    gate = run_gate({"torch": reference, "worse": worse}, validation)
+    real = validation.with_name("real.jsonl")
+    gate = run_gate({"torch": lambda: reference, "worse": lambda: worse}, [validation, real])
     bad = gate["backends"]["worse"]
     assert bad["agreement"]["all"] < 1.0
-    assert bad["passes"] == (min(bad["delta_points"].values()) >= -MAX_DROP_POINTS)
+    drops = [d for per_file in bad["delta_points"].values() for d in per_file.values()]
+    assert bad["passes"] == (min(drops) >= -MAX_DROP_POINTS)
     if not bad["passes"]:
         assert gate["default"] == "torch"
 

@@ -100,3 +100,44 @@ def test_alert_decision_is_monotonic_in_its_probability():
     decided = single_decisions(many, overrides)
     assert ((decided == 2) == (many[:, 2] >= 0.38)).all()
     assert single_decisions(many, np.full(3, np.inf)).tolist() == many.argmax(axis=1).tolist()
+
+
+def test_length_batches_pay_for_their_own_texts():
+    from models.predictor import length_batches
+
+    lengths = [5] * 10 + [60] * 3
+    runs = length_batches(lengths, max_rows=32, pass_cost=16)
+    assert runs == [(0, 10), (10, 13)]  # not one pass padded to 60 for all 13
+    assert length_batches(lengths, max_rows=4, pass_cost=16) == [(0, 2), (2, 6), (6, 10), (10, 13)]
+    assert length_batches([7] * 5, max_rows=32, pass_cost=0) in ([(0, 5)], [(i, i + 1) for i in range(5)])
+    assert length_batches([], max_rows=8) == []
+    for n in (1, 7, 40):
+        runs = length_batches(sorted(np.random.default_rng(n).integers(3, 64, n).tolist()), max_rows=8)
+        assert runs[0][0] == 0 and runs[-1][1] == n and all(a < b <= a + 8 for a, b in runs)
+        assert all(b == c for (_, b), (c, _) in zip(runs, runs[1:]))
+
+
+class Passes:
+    """An encoder wrapper that records the shape of every forward pass."""
+
+    def __init__(self, inner) -> None:
+        self.inner, self.shapes = inner, []
+
+    def __call__(self, ids, mask):
+        self.shapes.append(ids.shape)
+        return self.inner(ids, mask)
+
+
+def test_length_bucketing_leaves_probabilities_as_they_were(tiny_model_dir):
+    texts = TEXTS + ["a " * 300, "배송 " * 20, "b", "great " * 9] * 3
+    predictor = Predictor.load(tiny_model_dir, batch_size=64)
+    predictor.encoder = passes = Passes(predictor.encoder)
+    bucketed = predictor.predict_proba(texts)
+    assert len(passes.shapes) > 1  # passes of similar lengths, not one padded to the longest
+    predictor.pass_cost, passes.shapes = np.inf, []
+    one_pass = predictor.predict_proba(texts)  # the unbucketed path: one pass padded to the longest
+    assert len(passes.shapes) == 1
+    alone = Predictor.load(tiny_model_dir, batch_size=1).predict_proba(texts)
+    for task in bucketed:
+        np.testing.assert_allclose(bucketed[task], alone[task], atol=1e-5)
+        np.testing.assert_allclose(bucketed[task], one_pass[task], atol=1e-5)

@@ -1,14 +1,18 @@
-"""One tokenisation and one clean_text per text on the scoring path; ``truncated`` from that same encoding."""
+"""One tokenisation and one clean_text per text on the scoring path; long texts read whole in windows, and
+``truncated`` true only when some of a text was left unread."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from models import ngram, predictor
 from models.predictor import Predictor
+from models.tokens import MAX_WINDOWS, TextTokenizer, window_starts
 from serving.contract import score_texts
 
 SHORT, LONG = "배송이 늦어요", " ".join(["the order was late and the agent was rude"] * 20)
+MEDIUM = " ".join(["the order was late and the agent was rude"] * 6)  # 4 windows of the tiny tokenizer
 
 
 class Counting:
@@ -42,21 +46,96 @@ def test_each_text_is_tokenised_and_cleaned_once(scorer, monkeypatch):
     assert len(results) == 3 and counter.texts == 3 and len(cleaned) == 3
 
 
-def test_truncated_comes_from_the_scoring_encoding(scorer):
-    short, long = score_texts(scorer, [SHORT, LONG])
-    assert short["truncated"] is False and long["truncated"] is True
-    tokens = scorer.tokenizer([SHORT, LONG])
-    assert tokens.truncated == [False, True] and len(tokens.ids[1]) == scorer.max_length
+def test_window_starts_cover_the_text_with_half_overlap():
+    assert window_starts(50, 59, 8) == ([0], False)
+    starts, cut = window_starts(200, 59, 8)
+    assert not cut and starts[0] == 0 and starts[-1] + 59 == 200  # the last window ends with the text
+    assert all(0 < b - a <= 59 // 2 + 1 for a, b in zip(starts, starts[1:]))  # at least half a window overlaps
+    assert window_starts(59 * 8, 59, 8) == ([59 * i for i in range(8)], False)  # side by side: still all read
+    assert window_starts(59 * 8 + 1, 59, 8) == ([59 * i for i in range(8)], True)  # one piece more: cut
+    assert window_starts(200, 59, 1) == ([0], True)  # one window: plain truncation
 
 
-def test_ids_equal_the_transformers_tokenizer(tiny_model_dir, scorer):
+def test_long_texts_are_read_whole_in_windows(tiny_model_dir, scorer):
     from transformers import AutoTokenizer
 
     hf = AutoTokenizer.from_pretrained(str(tiny_model_dir / "encoder"))
-    texts = [SHORT, LONG, "ok", "환불 refund please"]
-    want = hf(texts, truncation=True, max_length=scorer.max_length)["input_ids"]
+    texts = [SHORT, MEDIUM, "ok", "환불 refund please"]
     full = hf(texts)["input_ids"]
     tokens = scorer.tokenizer(texts)
-    assert tokens.ids == want
-    assert tokens.truncated == [len(ids) > scorer.max_length for ids in full]
+    assert len(full[1]) > 2 * scorer.max_length and len(tokens.windows[1]) > 2
+    assert [w[0] for w in tokens.windows] == hf(texts, truncation=True, max_length=scorer.max_length)["input_ids"]
+    assert tokens.truncated == [False, False, False, False]
+    for ids, windows in zip(full, tokens.windows):
+        body = [i for w in windows for i in w[1:-1]]
+        assert all(len(w) <= scorer.max_length and w[0] == ids[0] and w[-1] == ids[-1] for w in windows)
+        assert set(body) == set(ids[1:-1]) and body[-1] == ids[-2]  # every piece read, up to the last
     assert scorer.tokenizer.pad_id == hf.pad_token_id
+
+
+def test_the_prefix_starts_every_window(tiny_model_dir):
+    from transformers import AutoTokenizer
+
+    hf = AutoTokenizer.from_pretrained(str(tiny_model_dir / "encoder"))
+    prefixed = TextTokenizer.from_hf(hf, "ab: ", 16)
+    prefix = hf("ab: x")["input_ids"][:-2]  # <s> and the prefix's pieces
+    windows = prefixed(["abcdefghijklmnopqrstuvwxyz 0123456789"]).windows[0]
+    assert len(windows) > 2 and all(w[: len(prefix)] == prefix and len(w) <= 16 for w in windows)
+
+
+def test_truncated_only_past_the_window_cap(scorer):
+    per_window = scorer.max_length - 2
+    fits, over = "a" * (per_window * MAX_WINDOWS), "a" * (per_window * MAX_WINDOWS + 5)
+    tokens = scorer.tokenizer([fits, over])
+    assert tokens.truncated == [False, True] and [len(w) for w in tokens.windows] == [MAX_WINDOWS, MAX_WINDOWS]
+    assert score_texts(scorer, [SHORT, LONG, over])[2]["truncated"] is True
+    with scorer.tokenizer.reading(1):  # one window: the plain truncation of before
+        tokens = scorer.tokenizer([SHORT, LONG])
+    assert tokens.truncated == [False, True] and [len(w) for w in tokens.windows] == [1, 1]
+
+
+def test_a_long_text_scores_the_mean_of_its_windows(scorer):
+    windows = scorer.tokenizer([MEDIUM]).windows[0]
+    each = scorer.run_encoder(windows)
+    whole = scorer.part_logits([MEDIUM])[0]
+    for task, logits in whole.items():
+        np.testing.assert_allclose(logits[0], each[task].mean(axis=0), atol=1e-6)
+
+
+def test_a_self_check_made_before_windows_still_verifies(tiny_model_dir, tmp_path):
+    import json
+    import shutil
+
+    from models.errors import ModelFileError
+    from models.selfcheck import FILE
+
+    old = tmp_path / "old"
+    shutil.copytree(tiny_model_dir, old)
+    check = json.loads((old / FILE).read_text())
+    reference = Predictor.load(old, backend="torch")
+    with reference.tokenizer.reading(1):
+        check["probs"] = {t: p.tolist() for t, p in reference.predict_proba(check["texts"]).items()}
+    check["max_windows"] = MAX_WINDOWS  # probabilities of one window, claimed to be of eight: refused
+    (old / FILE).write_text(json.dumps(check))
+    with pytest.raises(ModelFileError, match="no longer scores"):
+        Predictor.load(old, backend="torch")
+    del check["max_windows"]  # as written before windows: replayed in one window
+    (old / FILE).write_text(json.dumps(check))
+    assert Predictor.load(old, backend="torch").tokenizer.max_windows == MAX_WINDOWS
+
+
+def test_words_past_the_first_window_count_and_evidence_offsets_hold(scorer):
+    from models.evidence import delete, explain, words
+
+    text = MEDIUM + " 환불 refund now!"
+    start, end = words(text)[-1]
+    encoder_only = Predictor(scorer.encoder, scorer.tokenizer, scorer.meta)  # no n-gram part: the encoder alone
+    whole = encoder_only.predict_proba([text, delete(text, start, end)])
+    assert any(not np.allclose(p[0], p[1], atol=1e-6) for p in whole.values())  # the last word is read
+    with encoder_only.tokenizer.reading(1):
+        cut = encoder_only.predict_proba([text, delete(text, start, end)])
+    assert all(np.allclose(p[0], p[1], atol=1e-6) for p in cut.values())  # truncated, it was not
+    results = scorer.predict([text])
+    for value in explain(scorer, [text], results)[0].values():
+        for span in [s for v in value.values() for s in v] if isinstance(value, dict) else value:
+            assert text[span["start"] : span["end"]] == span["text"]

@@ -36,18 +36,19 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     """Export the ONNX backends beside a model, gate them on validation and print the gate."""
-    from evaluation.gate import gate_table
+    from evaluation.gate import VALIDATION_FILES, gate_table
     from models.artifact import read_meta
     from models.errors import VocError
     from models.paths import NO_DATA_HINT
     from models.store import resolve_model
 
-    from .export import VALIDATION, export_in_store, export_model
+    from .export import export_in_store, export_model
 
-    validation = args.validation or VALIDATION
-    if not Path(validation).is_file():
-        hint = "" if args.validation else f"; {NO_DATA_HINT}, or pass --validation FILE"
-        raise VocError(f"validation file not found: {validation}{hint}")
+    validation = args.validation or VALIDATION_FILES
+    for file in validation:
+        if not Path(file).is_file():
+            hint = "" if args.validation else f"; {NO_DATA_HINT}, or pass --validation FILE..."
+            raise VocError(f"validation file not found: {file}{hint}")
     path, tag = resolve_model(args.model)
     if Path(args.model).is_dir():
         backends, where = export_model(path, validation), str(path)
@@ -85,7 +86,8 @@ def add_commands(sub) -> None:
         "export",
         help="write the ONNX backends beside a model and gate them on validation",
         description="Export the model to ONNX Runtime graphs (onnx/model.onnx, fused, and onnx/model-int8.onnx), gate\n"
-        "every backend on the validation split and record the fastest that passes as the default in voc.json;\n"
+        "every backend on the written and real validation files and record the fastest that passes (no head of any\n"
+        "file more than 0.5 point below PyTorch float32) as the default in voc.json;\n"
         "a directory is changed in place, a store tag gets a new version (docs/performance.md).",
         epilog="examples:\n"
         "  voc export --model voc-classifier:latest\n"
@@ -96,8 +98,10 @@ def add_commands(sub) -> None:
     p.add_argument(
         "--validation",
         type=Path,
+        nargs="+",
         default=None,
         metavar="FILE",
-        help="labelled JSONL (default: data/voc/validation.jsonl)",
+        help="labelled JSONL files, each gated on its own (default: data/voc/validation.jsonl and "
+        "data/real/*/validation.jsonl)",
     )
     p.set_defaults(func=cmd_export)
