@@ -3,22 +3,30 @@ kill -9 and SIGTERM of a batch job, and ``voc serve`` with a corrupt model."""
 
 from __future__ import annotations
 
+import concurrent.futures
+import json
 import os
 import random
 import signal
+import socket
 import statistics
 import subprocess
 import sys
 import threading
 import time
 import uuid
+from collections import Counter
 from pathlib import Path
 
 import httpx
 
 from . import Tally
 from .cli_cases import count_rows, damage, error_lines, linked_copy
+from .http_cases import largest_explain
 from .server import REPO, Served, free_port
+
+# The worker's resident memory after a burst of explain requests may stay this far above its fresh size.
+RSS_SLACK_MB = 150
 
 
 def unknown_paths(served: Served, count: int, tally: Tally) -> str:
@@ -76,6 +84,57 @@ def soak(served: Served, texts: list[str], clients: int, seconds: float, max_req
         f"soak: {clients} clients x {elapsed:.0f} s: {sum(statuses.values())} requests, statuses {statuses}; "
         f"{len(latencies) / elapsed:.1f} texts/s; p50 {qs[49] * 1000:.0f} ms, p95 {qs[94] * 1000:.0f} ms, "
         f"p99 {qs[98] * 1000:.0f} ms; worker RSS {rss_before:.0f} MB -> {rss_after:.0f} MB"
+    )
+
+
+def explain_burst(served: Served, fresh_mb: float, clients: int, settle: float, tally: Tally) -> str:
+    """``clients`` concurrent requests of the largest explain request within the budget: each must get 200 or
+    503 (never a 504), and ``settle`` seconds later the worker must be back within ``RSS_SLACK_MB`` of
+    ``fresh_mb``, its size before any request."""
+
+    def post(_: int) -> str:
+        try:
+            with httpx.Client(base_url=served.url, timeout=60) as http:
+                return str(http.post("/classify", json=largest_explain()).status_code)
+        except httpx.HTTPError as e:
+            return type(e).__name__
+
+    started = time.monotonic()
+    with concurrent.futures.ThreadPoolExecutor(clients) as pool:
+        statuses = Counter(pool.map(post, range(clients)))
+    seconds, after = time.monotonic() - started, served.worker_rss_mb()
+    time.sleep(settle)
+    later = served.worker_rss_mb()
+    tally.server_errors += sum(n for s, n in statuses.items() if s.isdigit() and int(s) >= 500 and s != "503")
+    ok = set(statuses) <= {"200", "503"} and "200" in statuses and (not settle or later - fresh_mb <= RSS_SLACK_MB)
+    tally.record("http", f"explain burst of {clients}", ok, f"statuses {dict(statuses)}; RSS {later:.0f} MB")
+    return (
+        f"explain burst: {clients} x {len(largest_explain()['items'])} longest texts at once: statuses "
+        f"{dict(sorted(statuses.items()))} in {seconds:.1f} s; worker RSS fresh {fresh_mb:.0f} MB, "
+        f"after {after:.0f} MB, {settle:.0f} s later {later:.0f} MB"
+    )
+
+
+def abandoned_explain(served: Served, tally: Tally, wait: float = 3.0, window: float = 5.0) -> str:
+    """Send the largest explain request and hang up after 1 s: ``wait`` s later the worker must be idle (under
+    a fifth of a core over ``window`` s), not still computing for nobody."""
+    body = json.dumps(largest_explain()).encode()
+    host, port = served.url.removeprefix("http://").split(":")
+    head = (
+        f"POST /classify HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+    )
+    worker = served.worker()
+    with socket.create_connection((host, int(port)), timeout=30) as conn:
+        conn.sendall(head.encode() + body)
+        time.sleep(1.0)
+        busy = worker.cpu_percent(interval=0.5)
+    time.sleep(wait)
+    idle = worker.cpu_percent(interval=window)
+    ok = idle < 20
+    tally.record("http", "explain abandoned by its client", ok, f"worker at {idle:.0f}% of a core afterwards")
+    return (
+        f"abandoned explain: worker at {busy:.0f}% of a core while it ran, "
+        f"{idle:.0f}% from {wait:.0f} s after the client left"
     )
 
 
