@@ -22,6 +22,9 @@ from __future__ import annotations
 import codecs
 import csv
 import json
+import os
+import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack
@@ -48,6 +51,8 @@ from .summary_render import render_html, render_markdown
 
 FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet", ".pq": "parquet"}
 CHUNK_ROWS = 1024
+# Input per chunk, so that memory follows the bytes in flight: 1,024 rows of 1 MB each would be a 1 GB chunk.
+CHUNK_BYTES = 16 * 2**20
 THEME_SEPARATOR = "|"
 # A JSONL line that cannot be read travels to the scorer in this column, which never reaches the output.
 _READ_ERROR = "\0read_error"
@@ -85,29 +90,20 @@ def _reading(encoding: str) -> str:
     return "utf-8-sig" if encoding.lower().replace("_", "-") in ("utf-8", "utf8") else encoding
 
 
-def read_chunks(path: Path, chunk_rows: int = CHUNK_ROWS, encoding: str = "utf-8") -> Iterator[pd.DataFrame]:
-    """The rows of ``path`` as DataFrames of at most ``chunk_rows`` rows (at least one, maybe empty)."""
+def read_chunks(
+    path: Path, chunk_rows: int = CHUNK_ROWS, encoding: str = "utf-8", chunk_bytes: int = CHUNK_BYTES
+) -> Iterator[pd.DataFrame]:
+    """The rows of ``path`` as DataFrames of at most ``chunk_rows`` rows and about ``chunk_bytes`` of input
+    (at least one row a chunk; at least one chunk, maybe empty)."""
     fmt, encoding = file_format(path), _reading(encoding)
     if fmt == "csv":
         try:
-            # Text stays text: ids keep their leading zeros and an empty cell is "", not NaN.
-            chunks = pd.read_csv(path, dtype=str, keep_default_na=False, chunksize=chunk_rows, encoding=encoding)
-            for chunk in chunks:
-                if not isinstance(chunk.index, pd.RangeIndex):  # pandas took the extra fields for an index
-                    raise ScoreError(
-                        f"{path}: malformed CSV (a row has more fields than the header's {len(chunk.columns)}); "
-                        "quote fields that hold the delimiter"
-                    )
-                yield chunk
-        except pd.errors.EmptyDataError:
-            raise ScoreError(f"{path}: the file is empty; a CSV needs a header row") from None
-        except pd.errors.ParserError as e:
-            raise ScoreError(f"{path}: malformed CSV ({e})") from None
+            yield from _csv_chunks(path, chunk_rows, encoding, chunk_bytes)
         except UnicodeDecodeError as e:
             raise ScoreError(decode_problem(path, encoding, e)) from None
     elif fmt == "jsonl":
         try:
-            yield from _jsonl_chunks(path, chunk_rows, encoding)
+            yield from _jsonl_chunks(path, chunk_rows, encoding, chunk_bytes)
         except UnicodeDecodeError as e:
             raise ScoreError(decode_problem(path, encoding, e)) from None
     else:
@@ -115,12 +111,68 @@ def read_chunks(path: Path, chunk_rows: int = CHUNK_ROWS, encoding: str = "utf-8
             parquet = pq.ParquetFile(path)
         except (pa.ArrowInvalid, OSError) as e:
             raise ScoreError(f"{path}: not a readable Parquet file ({e}); export it again") from None
-        batches = parquet.iter_batches(batch_size=chunk_rows)
+        batches = parquet.iter_batches(batch_size=_parquet_batch_rows(parquet, chunk_rows, chunk_bytes))
         first = next(batches, None)
         # Arrow types kept (pd.ArrowDtype): an int column with nulls stays int, not float.
         yield (first or parquet.schema_arrow.empty_table()).to_pandas(types_mapper=pd.ArrowDtype)
         for batch in batches:
             yield batch.to_pandas(types_mapper=pd.ArrowDtype)
+
+
+def _parquet_batch_rows(parquet: pq.ParquetFile, chunk_rows: int, chunk_bytes: int) -> int:
+    """Rows per chunk so that the largest row group's rows, at their average size, fill about ``chunk_bytes``."""
+    meta = parquet.metadata
+    per_row = max(
+        (meta.row_group(i).total_byte_size / max(meta.row_group(i).num_rows, 1) for i in range(meta.num_row_groups)),
+        default=0,
+    )
+    return max(1, min(chunk_rows, int(chunk_bytes // per_row) if per_row else chunk_rows))
+
+
+def _csv_reader(f: Iterable[str]) -> Iterator[list[str]]:
+    """Python's csv reader for any field size (a cell may hold a whole e-mail thread) and strict about quotes
+    (an unclosed quote is an error, not a cell that runs to the end of the file)."""
+    csv.field_size_limit(sys.maxsize)
+    return csv.reader(f, strict=True)
+
+
+def _csv_chunks(path: Path, chunk_rows: int, encoding: str, chunk_bytes: int) -> Iterator[pd.DataFrame]:
+    """CSV records as DataFrames of text, read by Python's csv module: CR, LF, quotes and NUL inside quoted
+    cells stay in them, no field is too large, and the header's names stay exactly as written (duplicates
+    too: pandas would rename them ``x.1``). Blank lines are skipped (they hold no record); a record with
+    fewer fields than the header gets missing cells, one with more is an error."""
+    with open(path, encoding=encoding, newline="") as f:
+        records = _csv_reader(f)
+        try:
+            header = next(records, None)
+            if header is None:
+                raise ScoreError(f"{path}: the file is empty; a CSV needs a header row")
+            rows: list[list[str | None]] = []
+            size, sent = 0, False
+            for record in records:
+                if not record:
+                    continue
+                if len(record) > len(header):
+                    raise ScoreError(
+                        f"{path}: malformed CSV: the record ending on line {records.line_num} has {len(record)} "
+                        f"fields, the header {len(header)}; quote fields that hold the delimiter"
+                    )
+                rows.append(record + [None] * (len(header) - len(record)))
+                size += sum(map(len, record))
+                if len(rows) >= chunk_rows or size >= chunk_bytes:
+                    yield _text_frame(rows, header)
+                    rows, size, sent = [], 0, True
+            if rows or not sent:
+                yield _text_frame(rows, header)
+        except csv.Error as e:
+            raise ScoreError(f"{path}: malformed CSV (line {records.line_num}: {e}); check its quotes") from None
+
+
+def _text_frame(rows: list[list[str | None]], header: list[str]) -> pd.DataFrame:
+    """Rows of text cells under ``header``, names kept as they are (duplicates included)."""
+    frame = pd.DataFrame(rows, columns=range(len(header)), dtype=object)
+    frame.columns = header
+    return frame
 
 
 def decode_problem(path: Path, encoding: str, error: UnicodeDecodeError) -> str:
@@ -132,18 +184,21 @@ def decode_problem(path: Path, encoding: str, error: UnicodeDecodeError) -> str:
     return f"{path}: not {encoding} text (byte 0x{bad} in a block starting near byte {error.start}); {hint}"
 
 
-def _jsonl_chunks(path: Path, chunk_rows: int, encoding: str) -> Iterator[pd.DataFrame]:
-    """JSONL rows under the union of all lines' keys (one cheap pass finds it); bad lines become error rows."""
+def _jsonl_chunks(path: Path, chunk_rows: int, encoding: str, chunk_bytes: int) -> Iterator[pd.DataFrame]:
+    """JSONL rows under the union of all lines' keys (one cheap pass finds it); bad lines become error rows.
+    A chunk holds at most ``chunk_rows`` rows and about ``chunk_bytes`` of lines."""
     columns: dict[str, None] = {}
-    for record, _ in _jsonl_records(path, encoding):
+    for record, _, _ in _jsonl_records(path, encoding):
         columns.update(dict.fromkeys(record))
     names = list(columns)
     rows: list[dict[str, Any]] = []
-    for record, error in _jsonl_records(path, encoding):
+    size = 0
+    for record, error, length in _jsonl_records(path, encoding):
         rows.append({**record, _READ_ERROR: error})
-        if len(rows) == chunk_rows:
+        size += length
+        if len(rows) == chunk_rows or size >= chunk_bytes:
             yield _object_frame(rows, [*names, _READ_ERROR])
-            rows = []
+            rows, size = [], 0
     if rows or not names:
         yield _object_frame(rows, [*names, _READ_ERROR])
 
@@ -153,21 +208,32 @@ def _object_frame(rows: list[dict[str, Any]], names: list[str]) -> pd.DataFrame:
     return pd.DataFrame({name: pd.Series([row.get(name, ABSENT) for row in rows], dtype=object) for name in names})
 
 
-def _jsonl_records(path: Path, encoding: str) -> Iterator[tuple[dict[str, Any], str | None]]:
-    """``(record, None)`` per JSON-object line, ``({}, message)`` per unreadable one; blank lines are skipped."""
+def _jsonl_records(path: Path, encoding: str) -> Iterator[tuple[dict[str, Any], str | None, int]]:
+    """``(record, None, size)`` per JSON-object line, ``(record, message, size)`` per line that cannot be
+    scored as it is: a blank line, one that is not a JSON object (record ``{}``), one with a key twice (its
+    record as ``json`` reads it, the last value kept, and not scored). Every line is a row: none is dropped."""
     with open(path, encoding=_reading(encoding)) as f:
         for line_no, line in enumerate(f, 1):
             if not line.strip():
+                yield {}, f"line {line_no} is blank: remove it or give the row its JSON object", len(line)
                 continue
+            twice: list[str] = []
             try:
-                record = parse_line(line)
+                record = parse_line(line, twice)
             except json.JSONDecodeError as e:
-                yield {}, f"line {line_no} is not valid JSON ({e.msg})"
+                yield {}, f"line {line_no} is not valid JSON ({e.msg})", len(line)
                 continue
-            if isinstance(record, dict):
-                yield record, None
+            if isinstance(record, dict) and twice:
+                keys = ", ".join(map(repr, dict.fromkeys(twice)))
+                yield (
+                    record,
+                    f"line {line_no} has the key {keys} more than once (the last value was read): keep one",
+                    len(line),
+                )
+            elif isinstance(record, dict):
+                yield record, None, len(line)
             else:
-                yield {}, f"line {line_no} is a JSON {type(record).__name__}, not an object"
+                yield {}, f"line {line_no} is a JSON {type(record).__name__}, not an object", len(line)
 
 
 def inspect_input(path: Path, encoding: str = "utf-8") -> tuple[list[str], int]:
@@ -180,22 +246,27 @@ def inspect_input(path: Path, encoding: str = "utf-8") -> tuple[list[str], int]:
     if fmt == "jsonl":
         columns: dict[str, None] = {}
         rows = 0
-        for record, _ in _jsonl_records(path, encoding):
+        for record, _, _ in _jsonl_records(path, encoding):
             columns.update(dict.fromkeys(record))
             rows += 1
         return list(columns), rows
     with open(path, encoding=_reading(encoding), newline="") as f:
-        records = csv.reader(f)
-        header = next(records, None)
-        if header is None:
-            raise ScoreError(f"{path}: the file is empty; a CSV needs a header row")
-        return header, sum(1 for record in records if record)  # pandas skips blank lines too
+        records = _csv_reader(f)
+        try:
+            header = next(records, None)
+            if header is None:
+                raise ScoreError(f"{path}: the file is empty; a CSV needs a header row")
+            return header, sum(1 for record in records if record)  # blank lines hold no record
+        except csv.Error as e:
+            raise ScoreError(f"{path}: malformed CSV (line {records.line_num}: {e}); check its quotes") from None
 
 
-def check_input(path: Path, encoding: str = "utf-8", **columns: str | None) -> int:
-    """Fail before any model loads when a named column is missing (naming the columns found); the row count.
+def check_input(path: Path, encoding: str = "utf-8", out_fmt: str | None = None, **columns: str | None) -> int:
+    """Fail before any model loads when a named column is missing (naming the columns found) or named twice,
+    or when ``out_fmt`` cannot hold the input's columns; the row count.
 
-    ``columns``: role -> column name, e.g. ``text="review", id=None`` (``None``: not asked for).
+    ``columns``: role -> column name, e.g. ``text="review", id=None`` (``None``: not asked for). Duplicate
+    column names are kept as they are in CSV output; JSONL and Parquet cannot hold them.
     """
     path = Path(path)
     if not path.is_file():
@@ -210,10 +281,29 @@ def check_input(path: Path, encoding: str = "utf-8", **columns: str | None) -> i
         raise ScoreError(decode_problem(path, encoding, e)) from None
     except (pa.ArrowInvalid, OSError) as e:
         raise ScoreError(f"{path}: not a readable Parquet file ({e}); export it again") from None
+    if file_format(path) == "jsonl" and not found and rows:
+        raise ScoreError(f"{path}: no line holds a JSON object with fields{_array_hint(path, encoding)}")
     for role, name in columns.items():
         if name is not None and name not in found:
             raise ScoreError(f"{path}: no {role} column {name!r}; columns found: {', '.join(map(str, found))}")
+        if name is not None and found.count(name) > 1:
+            where = ", ".join(str(i + 1) for i, c in enumerate(found) if c == name)
+            raise ScoreError(f"{path}: columns {where} are all named {name!r}; rename all but the {role} column")
+    if out_fmt in ("jsonl", "parquet") and (twice := sorted({c for c in found if found.count(c) > 1}, key=str)):
+        raise ScoreError(
+            f"{path}: more than one column is named {', '.join(map(repr, twice))}; {out_fmt} output cannot hold "
+            "two columns of one name: write .csv (it keeps them as they are) or rename them"
+        )
     return rows
+
+
+def _array_hint(path: Path, encoding: str) -> str:
+    """For a file that holds one JSON array instead of one object per line: how to fix it."""
+    with open(path, encoding=_reading(encoding)) as f:
+        start = f.read(4096).lstrip()
+    if start.startswith("["):
+        return " (it holds a JSON array): write one JSON object per line, e.g. with jq -c '.[]'"
+    return ": write one JSON object per line"
 
 
 def added_columns(predictor: Predictor, explain: bool = False) -> list[str]:
@@ -310,10 +400,12 @@ class ChunkWriter:
         if self.fmt == "csv":
             frame = frame.assign(**{c: frame[c].map(_join_labels) for c in self.multi_columns})
             frame = frame.assign(**{c: frame[c].map(evidence_json) for c in self.evidence if c in frame})
-            frame = frame.assign(**{c: frame[c].map(text_cell) for c in self._passed_objects(frame)})
-            frame.to_csv(self.text, header=self.header, index=False)
+            frame = self._text_cells(frame)
+            # CRLF ends a record, as RFC 4180 and Excel have it: the csv module then quotes every cell that holds
+            # a CR or LF of its own (with LF alone, a bare CR was written unquoted and split the row on reading).
+            frame.to_csv(self.text, header=self.header, index=False, lineterminator="\r\n")
         elif self.fmt == "jsonl":
-            self._write_jsonl(frame)
+            self._write_jsonl(python_values(frame, self.types))
         else:
             self._write_parquet(frame)
         self.header = False
@@ -321,6 +413,15 @@ class ChunkWriter:
     def _passed_objects(self, frame: pd.DataFrame) -> list[str]:
         """Input columns of Python objects (JSONL values), which need converting for CSV and Parquet."""
         return [c for c in frame.columns if c not in self.types and frame[c].dtype == object]
+
+    def _text_cells(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """``frame`` with every input column of Python objects or nested Arrow values as CSV cells (``text_cell``),
+        column by position: a CSV may have two columns of one name."""
+        frame = python_values(frame, self.types)
+        for i, name in enumerate(frame.columns):
+            if name not in self.types and pd.api.types.is_object_dtype(frame.dtypes.iloc[i]):
+                frame.isetitem(i, frame.iloc[:, i].map(text_cell))
+        return frame
 
     def _write_jsonl(self, frame: pd.DataFrame) -> None:
         """One JSON object per row; input values as they were read, keys a line lacked left out."""
@@ -344,9 +445,13 @@ class ChunkWriter:
         ]
         table = pa.Table.from_arrays(arrays, names=[str(c) for c in frame.columns])
         if self.parquet is None:
-            # The added columns have fixed types; an input column with only nulls in the first chunk is text.
+            # The added columns have fixed types; a JSONL column with only nulls in the first chunk is text (a
+            # Parquet input's null-typed column stays null-typed).
             fields = [
-                pa.field(f.name, self.types.get(f.name, pa.string() if pa.types.is_null(f.type) else f.type))
+                pa.field(
+                    f.name,
+                    self.types.get(f.name, pa.string() if pa.types.is_null(f.type) and f.name in objects else f.type),
+                )
                 for f in table.schema
             ]
             self.parquet = pq.ParquetWriter(self.path, pa.schema(fields))
@@ -361,6 +466,28 @@ class ChunkWriter:
             self.text.close()
         if self.parquet is not None:
             self.parquet.close()
+
+
+def python_values(frame: pd.DataFrame, added: dict[str, Any]) -> pd.DataFrame:
+    """``frame`` with its nested or binary Arrow input columns (Parquet lists, structs, maps, bytes) as Python
+    values (lists, dicts, bytes; ``None`` for null), so that CSV and JSONL write them as JSON, not as numpy
+    reprs (``['a' 'b']``, an int as ``1.0``). Columns by position: a CSV may have two columns of one name."""
+    nested = [
+        i
+        for i, (name, dtype) in enumerate(zip(frame.columns, frame.dtypes))
+        if name not in added and isinstance(dtype, pd.ArrowDtype) and _nested(dtype.pyarrow_dtype)
+    ]
+    if not nested:
+        return frame
+    frame = frame.copy()
+    for i in nested:
+        column = frame.iloc[:, i]
+        frame.isetitem(i, pd.Series(pa.array(column).to_pylist(), index=frame.index, dtype=object))
+    return frame
+
+
+def _nested(kind: pa.DataType) -> bool:
+    return pa.types.is_nested(kind) or pa.types.is_binary(kind) or pa.types.is_large_binary(kind)
 
 
 def _join_labels(labels: list[str] | None) -> str | None:
@@ -390,13 +517,16 @@ def score_file(
     source, output = Path(source), Path(output)
     out_fmt = file_format(output)
     columns = {"text": text_column, "id": id_column, "date": date_column, "group-by": group_column}
-    total = check_input(source, encoding, **columns)
+    total = check_input(source, encoding, out_fmt, **columns)
     if output.resolve() == source.resolve():
         raise ScoreError(f"{output}: the output would replace the input; choose another output path")
     started = time.perf_counter()
     md_path, html_path = summary_paths(output)
     with ExitStack() as stack:
-        tmp_out, tmp_md, tmp_html = (stack.enter_context(atomic_path(p)) for p in (output, md_path, html_path))
+        try:
+            tmp_out, tmp_md, tmp_html = (stack.enter_context(atomic_path(p)) for p in (output, md_path, html_path))
+        except OSError as e:
+            raise ScoreError(unwritable(output, e)) from None
         writer = ChunkWriter(tmp_out, out_fmt, predictor, bom=bom)
         stack.callback(writer.close)  # runs before the renames: the ExitStack unwinds in reverse
         disable = None if progress is None else not progress  # tqdm: None = only on a terminal
@@ -407,6 +537,24 @@ def score_file(
         )
         write_summaries(summary, source.name, tmp_md, tmp_html)
     return ScoreReport(summary.rows, summary.errors, time.perf_counter() - started, output, (md_path, html_path))
+
+
+def unwritable(output: Path, error: OSError) -> str:
+    """What to do when nothing can be written at ``output`` (a folder without write permission, a file where
+    a folder should be, a read-only disk)."""
+    return f"{output}: cannot write there ({error.strerror or error}): choose an --output in a folder you can write to"
+
+
+def check_output(output: Path) -> None:
+    """Fail before any model loads when ``output``'s folder cannot be made or written to."""
+    output = Path(output)
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".probe", dir=output.parent)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as e:
+        raise ScoreError(unwritable(Path(output), e)) from None
 
 
 def score_chunks(
