@@ -163,7 +163,9 @@ def test_a_path_cannot_forge_a_log_line_or_make_a_huge_one():
     assert len(record.getMessage()) < 1000 and "more characters" in record.getMessage()
 
 
-@pytest.mark.parametrize(("status", "level"), [(200, "INFO"), (404, "INFO"), (503, "WARNING"), (504, "WARNING"), (500, "ERROR")])
+@pytest.mark.parametrize(
+    ("status", "level"), [(200, "INFO"), (404, "INFO"), (503, "WARNING"), (504, "WARNING"), (500, "ERROR")]
+)
 def test_a_5xx_answer_is_logged_at_warning_or_above(status, level):
     record = access_record("/classify", status)
     logs.SafeArgs().filter(record)
