@@ -36,7 +36,6 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
-from tqdm import tqdm
 
 from models.errors import VocError
 from models.predictor import Predictor
@@ -46,6 +45,7 @@ from .contract import add_evidence, score_texts, text_problem
 from .evidence_columns import PREFIX, evidence_columns, evidence_types, with_every_label
 from .evidence_columns import to_json as evidence_json
 from .jsonvalues import ABSENT, arrow_column, json_key, parse_line, plain, text_cell, to_json
+from .progress import progress_display
 from .summary import Summary, summary_paths
 from .summary_render import render_html, render_markdown
 
@@ -341,9 +341,10 @@ def score_frame(
     errors = [e if isinstance(e, str) else text_problem(text) for e, text in zip(read_errors, texts)]
     ok = [i for i, error in enumerate(errors) if error is None]
     progress(len(frame) - len(ok))
-    results = score_in_batches(predictor, [texts[i] for i in ok], progress)
-    if explain and ok:
-        results = add_evidence(predictor, [texts[i] for i in ok], results)
+    explaining = explain and bool(ok)  # then a row is done once explained, by far the longer part
+    results = score_in_batches(predictor, [texts[i] for i in ok], (lambda n: None) if explaining else progress)
+    if explaining:
+        results = add_evidence(predictor, [texts[i] for i in ok], results, progress=progress)
     added: dict[str, list[Any]] = {name: [None] * len(frame) for name in added_columns(predictor, explain)}
     added["error"] = errors
     for i, result in zip(ok, results):
@@ -510,7 +511,8 @@ def score_file(
 ) -> ScoreReport:
     """Score every row of ``source`` into ``output`` (format from each extension) and write the summary beside it.
 
-    ``progress``: show a progress bar (``None``: only on a terminal). ``date_column`` / ``group_column``:
+    ``progress``: show a progress bar (``None``: only on a terminal; with ``explain``, elsewhere a line on
+    stderr every 30 s). ``date_column`` / ``group_column``:
     the summary's trend and breakdown. ``bom``: start a CSV output with a UTF-8 byte-order mark (for Excel).
     ``explain``: add the evidence columns.
     """
@@ -529,8 +531,7 @@ def score_file(
             raise ScoreError(unwritable(output, e)) from None
         writer = ChunkWriter(tmp_out, out_fmt, predictor, bom=bom)
         stack.callback(writer.close)  # runs before the renames: the ExitStack unwinds in reverse
-        disable = None if progress is None else not progress  # tqdm: None = only on a terminal
-        bar = stack.enter_context(tqdm(total=total, unit="rows", desc=source.name, disable=disable))
+        bar = stack.enter_context(progress_display(total, source.name, progress, explain))
         chunks = read_chunks(source, chunk_rows, encoding)
         summary = score_chunks(
             predictor, chunks, writer, source, text_column, id_column, date_column, group_column, bar.update, explain

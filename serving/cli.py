@@ -197,6 +197,12 @@ def _score_locally(args: argparse.Namespace) -> int:
     columns = {"text": args.text_column, "id": args.id_column, "date": args.date_column, "group-by": args.group_by}
     check_input(source, args.encoding, file_format(args.output), **columns)  # before the model loads
     check_output(args.output)
+    if args.explain:
+        print(
+            "voc score: --explain scores each text once more per word (up to 48 more passes a row), so it takes "
+            "many times longer than scoring alone; progress is shown as it goes",
+            file=sys.stderr,
+        )
     path, tag = resolve_model(args.model)
     hf_logging.disable_progress_bar()  # the only bar should be ours: no "Loading weights" bar
     hf_logging.set_verbosity_error()  # nor a tokenizer warning about long texts: `truncated` says it
