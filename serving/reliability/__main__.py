@@ -15,11 +15,20 @@ from . import Tally
 from .cli_cases import batch_cases, config_cases, data_cases, model_cases, run_cases
 from .http_cases import check_log, run_http_cases
 from .server import REPO, voc_serve
-from .soak import abandoned_explain, corrupt_model_serve, explain_burst, killed_batch_job, soak, unknown_paths
+from .soak import (
+    abandoned_explain,
+    big_rows_memory,
+    corrupt_model_serve,
+    explain_burst,
+    killed_batch_job,
+    soak,
+    unknown_paths,
+)
 
 # http: the HTTP cases, unknown paths and the soak against one server; cli: batch, config, data and model
-# files; killed: kill -9 and SIGTERM of a batch job; corrupt: voc serve with a corrupt model.
-PARTS = ("http", "cli", "killed", "corrupt")
+# files; killed: kill -9 and SIGTERM of a batch job; memory: a batch of huge rows; corrupt: voc serve with a
+# corrupt model.
+PARTS = ("http", "cli", "killed", "memory", "corrupt")
 
 
 def main() -> int:
@@ -30,6 +39,9 @@ def main() -> int:
     parser.add_argument("--max-requests", type=int, default=20_000, help="soak bound (default: %(default)s)")
     parser.add_argument("--paths", type=int, default=3000, help="distinct unknown paths (default: %(default)s)")
     parser.add_argument("--rows", type=int, default=5000, help="rows of the killed batch job (default: %(default)s)")
+    parser.add_argument(
+        "--big-rows", type=int, default=1100, help="rows of 1 MB in the memory part (default: %(default)s)"
+    )
     parser.add_argument("--texts", type=Path, default=REPO / "data/voc/test.jsonl", help="JSONL with 'text'")
     parser.add_argument("--parts", default=",".join(PARTS), help="comma-separated subset of %(default)s")
     parser.add_argument(
@@ -61,6 +73,8 @@ def main() -> int:
             run_cases(model_cases(model_dir, work), "model", tally, subprocesses=True)
         if "killed" in parts:
             notes.append(killed_batch_job(args.model, work, args.rows, tally))
+        if "memory" in parts:
+            notes.append(big_rows_memory(args.model, work, args.big_rows, 1_000_000, tally))
         if "corrupt" in parts:
             notes.append(corrupt_model_serve(model_dir, work, tally))
     print(f"reliability suite, model {args.model}, {time.monotonic() - started:.0f} s")

@@ -4,6 +4,7 @@ kill -9 and SIGTERM of a batch job, and ``voc serve`` with a corrupt model."""
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import json
 import os
 import random
@@ -19,6 +20,7 @@ from collections import Counter
 from pathlib import Path
 
 import httpx
+import psutil
 
 from . import Tally
 from .cli_cases import count_rows, damage, error_lines, linked_copy
@@ -185,6 +187,36 @@ def killed_batch_job(model: str, work: Path, rows: int, tally: Tally) -> str:
     return (
         f"killed batch job: kill -9 mid-run (status {rc9}) left {left9} temporaries and no {out.name}; "
         f"SIGTERM mid-run (status {rc15}) removed them and left {left15}; the rerun wrote {written:,} of {rows:,} rows"
+    )
+
+
+def big_rows_memory(model: str, work: Path, rows: int, row_bytes: int, tally: Tally, limit_mb: float = 2000) -> str:
+    """``voc score`` on ``rows`` JSONL rows of ``row_bytes`` each (an attachment column): its peak resident
+    memory must stay under ``limit_mb`` (chunks are bounded by bytes, not rows) and every row must come back."""
+    d = work / "big-rows"
+    d.mkdir(parents=True, exist_ok=True)
+    src, out = d / "in.jsonl", d / "out.jsonl"
+    with open(src, "w", encoding="utf-8") as f:
+        for i in range(rows):
+            f.write(json.dumps({"id": i, "review": "배송이 늦어요", "attachment": chr(65 + i % 26) * row_bytes}) + "\n")
+    argv = ["score", str(src), "--text-column", "review", "--output", str(out), "--model", model]
+    proc = subprocess.Popen([sys.executable, "-m", "voc", *argv], cwd=REPO, stderr=subprocess.PIPE, text=True)
+    peak = 0.0
+    watched = psutil.Process(proc.pid)
+    while proc.poll() is None:
+        with contextlib.suppress(psutil.Error):
+            peak = max(peak, watched.memory_info().rss / 1e6)
+        time.sleep(0.1)
+    err = proc.stderr.read() if proc.stderr else ""
+    written = count_rows(out)
+    tally.rows_lost += max(rows - written, 0)
+    tally.crashes += "Traceback" in err
+    ok = proc.returncode == 0 and written == rows and peak <= limit_mb
+    tally.record("batch", f"{rows} rows of {row_bytes:,} bytes", ok, f"status {proc.returncode}, peak {peak:.0f} MB")
+    src.unlink()
+    out.unlink(missing_ok=True)
+    return (
+        f"big rows: {rows:,} JSONL rows of {row_bytes / 1e6:.1f} MB: status {proc.returncode}, peak RSS {peak:.0f} MB"
     )
 
 
