@@ -14,6 +14,7 @@ import pytest
 
 from models.schema import LabelSchema
 from serving.contract import MAX_BODY_BYTES, MAX_ID_CHARS, MAX_ITEMS, MAX_TEXT_CHARS
+from serving.explain_budget import MAX_EXPLAIN_PASSES
 from serving.guard import BODY_IDLE_SECONDS
 from serving.reliability import Tally
 from serving.reliability.http_cases import CASES, check_log, largest_explain, run_http_cases
@@ -269,6 +270,8 @@ def test_explain_over_its_budget_is_a_413_that_says_how_many_items_fit(url):
     assert resp.status_code == 413
     assert "send the first 5 in this request" in resp.json()["error"]
     assert classify(url, {**largest_explain(MAX_ITEMS), "explain": False}).status_code == 200
+    budget = f"at most {MAX_EXPLAIN_PASSES} forward passes"  # documented where it is enforced: / and /docs
+    assert budget in httpx.get(f"{url}/").text and budget in httpx.get(f"{url}/docs.json").json()["info"]["description"]
 
 
 def test_a_burst_of_the_largest_explain_requests_gets_only_200_or_503(service):
