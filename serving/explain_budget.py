@@ -4,19 +4,20 @@ explain work is capped by what it costs, in forward passes, and a request over t
 
 A text costs ``1 + its words`` passes, at most ``MAX_UNITS + 1`` (``models.evidence.cost``: a longer text
 is explained in ``MAX_UNITS`` groups of words). ``MAX_EXPLAIN_PASSES`` per request keeps the largest explain
-request within the service's queue (``serving.batcher``: the same forward-pass units) and well inside its
-deadline on two CPU cores (docs/reliability.md has the measured figures).
+request at half the service's queue (``serving.batcher``: the same forward-pass units), so that it and one
+queued behind it finish inside the 25 s deadline on two CPU cores at about 15 passes/s (8 Korean items took
+6.7 s; docs/reliability.md has the measured figures).
 """
 
 from __future__ import annotations
 
 from models.evidence import MAX_UNITS, cost
 
-MAX_EXPLAIN_PASSES = 256
+MAX_EXPLAIN_PASSES = 128
 
 EXPLAIN_LIMIT = (
     f'With "explain": true a request may cost at most {MAX_EXPLAIN_PASSES} forward passes, each text 1 + its '
-    f"words (at most {MAX_UNITS + 1}): e.g. 5 texts of {MAX_UNITS} or more words, or 25 of 9 words (413 above)."
+    f"words (at most {MAX_UNITS + 1}): e.g. 2 texts of {MAX_UNITS} or more words, or 12 of 9 words (413 above)."
 )
 
 

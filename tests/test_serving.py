@@ -268,7 +268,7 @@ def test_the_reliability_suite_http_cases_get_their_expected_answers_and_no_5xx(
 def test_explain_over_its_budget_is_a_413_that_says_how_many_items_fit(url):
     resp = classify(url, largest_explain(MAX_ITEMS))
     assert resp.status_code == 413
-    assert "send the first 5 in this request" in resp.json()["error"]
+    assert "send the first 2 in this request" in resp.json()["error"]
     assert classify(url, {**largest_explain(MAX_ITEMS), "explain": False}).status_code == 200
     budget = f"at most {MAX_EXPLAIN_PASSES} forward passes"  # documented where it is enforced: / and /docs
     assert budget in httpx.get(f"{url}/").text and budget in httpx.get(f"{url}/docs.json").json()["info"]["description"]
