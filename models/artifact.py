@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .errors import ModelFileError
-from .schema import LabelSchema
+from .schema import LabelSchema, SchemaError, Task
 
 if TYPE_CHECKING:  # PyTorch is imported only when a torch model is loaded (ONNX serving does without)
     from .classifier import VocClassifier
@@ -130,7 +130,38 @@ def read_meta(path: Path) -> dict:
             f"{file}: model format {meta.get('format')!r}, but this voc reads format {FORMAT_VERSION}; "
             "retrain the model with this version (`voc train`)"
         )
+    check_labels_file(path, meta)
     return meta
+
+
+def check_labels_file(path: Path, meta: dict) -> None:
+    """Refuse a model whose ``labels.yaml`` no longer matches the schema it was trained with (``voc.json``):
+    the heads have the trained labels, so an edit there would otherwise be silently ignored."""
+    file = path / "labels.yaml"
+    if not file.is_file():
+        return
+    trained = LabelSchema.from_dict(meta["schema"], source=str(path / META_FILE))
+    try:
+        edited = LabelSchema.load(file)
+    except SchemaError as e:
+        raise ModelFileError(
+            f"{e}; this model's labels.yaml was edited: restore it ({META_FILE} holds the original)"
+        ) from None
+    if edited != trained:
+        changed = [
+            f"{name}: {', '.join(new.labels) if new else 'removed'}"
+            for name in dict.fromkeys(trained.names + edited.names)
+            if (new := _task(edited, name)) != _task(trained, name)
+        ]
+        raise ModelFileError(
+            f"{file} was edited ({'; '.join(changed)}) and no longer matches the labels the model was trained with "
+            f"(in {META_FILE}): a model's labels change only by retraining; restore the file or retrain "
+            "(`voc train` with the edited data/labels.yaml)"
+        )
+
+
+def _task(schema: LabelSchema, name: str) -> Task | None:
+    return next((t for t in schema.tasks if t.name == name), None)
 
 
 def alert_of(meta: dict) -> tuple[str, str] | None:

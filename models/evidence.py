@@ -14,12 +14,18 @@ bounds the cost at ``MAX_UNITS + 1`` texts scored per explained text.
 A label's evidence: the units whose weight reaches ``RELATIVE`` of its best unit's (and ``MIN_WEIGHT``),
 adjacent ones merged into one phrase weighted by their sum (at most the label's probability, since no
 deletion can lower it further), the ``MAX_SPANS`` heaviest, each trimmed of edge punctuation.
+
+Cost: explaining a text scores :func:`cost` texts (itself and one copy per unit), so a caller budgets and
+queues explain work by that count. Texts are explained one at a time: memory holds one text's copies, and
+a caller that no longer wants the answer (``cancelled`` set) stops the work before the next text.
 """
 
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -106,26 +112,48 @@ def explained_labels(predictor: Predictor, result: dict[str, Any]) -> list[tuple
     return pairs
 
 
-def explain(predictor: Predictor, texts: list[str], results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def cost(text: str) -> int:
+    """Texts scored to explain ``text``: itself and one copy per occlusion unit (at most ``MAX_UNITS + 1``)."""
+    return len(units(text)) + 1
+
+
+class Cancelled(Exception):
+    """The caller stopped waiting for the evidence (``cancelled`` was set): the work stopped early."""
+
+
+def explain(
+    predictor: Predictor,
+    texts: list[str],
+    results: list[dict[str, Any]],
+    cancelled: threading.Event | None = None,
+    progress: Callable[[int], object] = lambda n: None,
+) -> list[dict[str, Any]]:
     """Evidence per text for the labels its result predicts (``results`` from ``Predictor.predict``).
 
     Each: ``{<single task>: [span, ...], <multi task>: {label: [span, ...]}}``, a span being
     ``{"start", "end", "text", "weight"}`` with ``text == texts[i][start:end]``. The results are only read:
-    explaining never changes a prediction.
+    explaining never changes a prediction. Texts are explained one at a time, ``progress(1)`` after each;
+    :class:`Cancelled` is raised before the next one once ``cancelled`` is set.
     """
-    cuts = [units(text) for text in texts]
-    batch = [v for text, spans in zip(texts, cuts) for v in [text, *(delete(text, a, b) for a, b in spans)]]
-    probs = predictor.predict_proba(batch)
-    out, row = [], 0
-    for text, spans, result in zip(texts, cuts, results):
-        evidence: dict[str, Any] = {t.name: {} if t.multi else [] for t in predictor.schema.tasks}
-        for name, label in explained_labels(predictor, result):
-            column = probs[name][row : row + len(spans) + 1, predictor.schema[name].labels.index(label)]
-            found = top_spans(text, spans, column[0] - column[1:], float(column[0]))
-            if predictor.schema[name].multi:
-                evidence[name][label] = found
-            else:
-                evidence[name] = found
-        out.append(evidence)
-        row += len(spans) + 1
+    out = []
+    for text, result in zip(texts, results):
+        if cancelled is not None and cancelled.is_set():
+            raise Cancelled(f"explaining stopped after {len(out)} of {len(texts)} texts")
+        out.append(explain_one(predictor, text, result))
+        progress(1)
     return out
+
+
+def explain_one(predictor: Predictor, text: str, result: dict[str, Any]) -> dict[str, Any]:
+    """The evidence of one text (see :func:`explain`): one scoring call of the text and its occluded copies."""
+    spans = units(text)
+    probs = predictor.predict_proba([text, *(delete(text, a, b) for a, b in spans)])
+    evidence: dict[str, Any] = {t.name: {} if t.multi else [] for t in predictor.schema.tasks}
+    for name, label in explained_labels(predictor, result):
+        column = probs[name][:, predictor.schema[name].labels.index(label)]
+        found = top_spans(text, spans, column[0] - column[1:], float(column[0]))
+        if predictor.schema[name].multi:
+            evidence[name][label] = found
+        else:
+            evidence[name] = found
+    return evidence

@@ -246,12 +246,19 @@ def _score_locally(args: argparse.Namespace) -> int:
     from models.predictor import Predictor
     from models.store import resolve_model
 
-    from .batch import check_input, score_file
+    from .batch import check_input, check_output, file_format, score_file
     from .dates import DateOptions
 
     source = args.input[0]
     columns = {"text": args.text_column, "id": args.id_column, "date": args.date_column, "group-by": args.group_by}
-    check_input(source, args.encoding, args.delimiter, **columns)  # a wrong column name should not wait for the model
+    check_input(source, args.encoding, file_format(args.output), args.delimiter, **columns)  # before the model loads
+    check_output(args.output)
+    if args.explain:
+        print(
+            "voc score: --explain scores each text once more per word (up to 48 more passes a row), so it takes "
+            "many times longer than scoring alone; progress is shown as it goes",
+            file=sys.stderr,
+        )
     path, tag = resolve_model(args.model)
     hf_logging.disable_progress_bar()  # the only bar should be ours: no "Loading weights" bar
     hf_logging.set_verbosity_error()  # nor a tokenizer warning about long texts: `truncated` says it

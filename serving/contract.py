@@ -39,6 +39,8 @@ from models.evidence import explain as explain_labels
 from models.schema import LabelSchema, Task
 from models.text import LANGUAGES
 
+from .explain_budget import EXPLAIN_LIMIT
+
 if TYPE_CHECKING:
     from models.predictor import Predictor
 
@@ -95,7 +97,8 @@ def _check_id(value: str | None) -> str | None:
 
 LIMITS = (
     f"Limits: 1 to {MAX_ITEMS} items per request, each text 1 to {MAX_TEXT_CHARS:,} characters (not only "
-    f"whitespace), ids up to {MAX_ID_CHARS} characters, a request body up to {MAX_BODY_BYTES:,} bytes (413 above)."
+    f"whitespace), ids up to {MAX_ID_CHARS} characters, a request body up to {MAX_BODY_BYTES:,} bytes (413 above). "
+    + EXPLAIN_LIMIT
 )
 EXAMPLE_TEXT = "배송이 2주째 안 와요. 환불해 주세요"
 OnError = Literal["request", "item"]
@@ -308,6 +311,9 @@ def score_texts(predictor: Predictor, texts: list[str]) -> list[dict[str, Any]]:
     return predictor.predict(texts)
 
 
-def add_evidence(predictor: Predictor, texts: list[str], results: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """``results`` (of ``texts``, in order) each with its ``evidence``; the predictions are left as they are."""
-    return [{**r, "evidence": e} for r, e in zip(results, explain_labels(predictor, texts, results))]
+def add_evidence(
+    predictor: Predictor, texts: list[str], results: list[dict[str, Any]], **options: Any
+) -> list[dict[str, Any]]:
+    """``results`` (of ``texts``, in order) each with its ``evidence``; the predictions are left as they are.
+    ``options``: ``cancelled`` and ``progress`` of ``models.evidence.explain``."""
+    return [{**r, "evidence": e} for r, e in zip(results, explain_labels(predictor, texts, results, **options))]

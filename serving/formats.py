@@ -132,19 +132,21 @@ def xlsx_columns(path: Path) -> tuple[list[str], int]:
         book.close()
 
 
-def xlsx_chunks(path: Path, chunk_rows: int) -> Iterator[pd.DataFrame]:
-    """The worksheet's rows as object DataFrames of at most ``chunk_rows`` rows (at least one, maybe empty);
-    an empty cell is ``None``, other values as openpyxl reads them (str, int, float, bool, datetime)."""
+def xlsx_chunks(path: Path, chunk_rows: int, chunk_chars: int | None = None) -> Iterator[pd.DataFrame]:
+    """The worksheet's rows as object DataFrames of at most ``chunk_rows`` rows and about ``chunk_chars``
+    characters of text (at least one row a chunk; at least one chunk, maybe empty); an empty cell is ``None``,
+    other values as openpyxl reads them (str, int, float, bool, datetime)."""
     book, sheet = _open_sheet(path)
     try:
         header = _header(path, next(sheet.iter_rows(values_only=True, max_row=1), None))
         batch: list[tuple] = []
-        yielded = False
+        size, yielded = 0, False
         for _, _, values in _records(path, sheet):
             batch.append(values)
-            if len(batch) == chunk_rows:
+            size += sum(len(v) for v in values if isinstance(v, str))
+            if len(batch) == chunk_rows or (chunk_chars is not None and size >= chunk_chars):
                 yield _frame(batch, header)
-                batch, yielded = [], True
+                batch, size, yielded = [], 0, True
         if batch or not yielded:
             yield _frame(batch, header)
     finally:

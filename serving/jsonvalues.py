@@ -7,6 +7,7 @@ that a line does not have stays absent (:data:`ABSENT`), and :func:`to_json` wri
 
 from __future__ import annotations
 
+import base64
 import datetime
 import decimal
 import json
@@ -61,9 +62,20 @@ class _Absent:
 ABSENT = _Absent()
 
 
-def parse_line(line: str) -> Any:
-    """``json.loads`` with every number kept as :class:`JsonNumber`."""
-    return json.loads(line, parse_int=JsonNumber, parse_float=JsonNumber, parse_constant=JsonNumber)
+def parse_line(line: str, duplicates: list[str] | None = None) -> Any:
+    """``json.loads`` with every number kept as :class:`JsonNumber`; a key that an object holds more than once
+    (``json`` keeps its last value) is appended to ``duplicates``."""
+
+    def pairs_hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        record = dict(pairs)
+        if duplicates is not None and len(record) < len(pairs):
+            seen: set[str] = set()
+            duplicates.extend(k for k, _ in pairs if k in seen or seen.add(k))  # type: ignore[func-returns-value]
+        return record
+
+    return json.loads(
+        line, parse_int=JsonNumber, parse_float=JsonNumber, parse_constant=JsonNumber, object_pairs_hook=pairs_hook
+    )
 
 
 def is_missing(value: Any) -> bool:
@@ -95,6 +107,8 @@ def to_json(value: Any) -> str:
         return "null"
     if isinstance(value, decimal.Decimal):
         return str(value)
+    if isinstance(value, bytes):  # Parquet binary: JSON has no bytes, base64 is how JSON carries them
+        return json.dumps(base64.b64encode(value).decode("ascii"))
     if isinstance(value, datetime.date | datetime.time):  # pandas Timestamps included
         return json.dumps(value.isoformat())
     return json.dumps(value, ensure_ascii=isinstance(value, str) and not utf8_safe(value), default=str)
@@ -113,11 +127,12 @@ def _writable(value: Any) -> Any:
 
 
 def text_cell(value: Any) -> Any:
-    """A pass-through value for a CSV cell: numbers as read, nested values as JSON, absent as empty."""
+    """A pass-through value for a CSV cell: numbers as read, nested values as JSON, bytes as base64, absent as
+    empty."""
     if value is ABSENT or isinstance(value, JsonNumber):
         return str(value)
-    if isinstance(value, dict | list):
-        return to_json(value)
+    if isinstance(value, dict | list | bytes):
+        return to_json(value) if not isinstance(value, bytes) else base64.b64encode(value).decode("ascii")
     return _writable(value)
 
 

@@ -3,12 +3,14 @@
 BentoML 1.4.39's own HTTP metrics label every requested path, so each new 404 path adds a series that
 is never freed (about 25 KB each). The service turns them off (``metrics={"enabled": False}``) and
 :class:`HttpMetrics` counts requests under the known routes only (everything else is ``other``) and
-serves ``/metrics`` itself. :class:`PredictionMetrics` counts what the model answered, per label, so that a
-helpdesk sees drift, and the items per request.
+serves ``/metrics`` itself; a request cancelled by BentoML's timeout counts as the 504 it gets, one whose
+client went away before the answer as 499. :class:`PredictionMetrics` counts what the model answered, per
+label, so that a helpdesk sees drift, and the items per request.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import time
 from typing import Any
@@ -20,6 +22,10 @@ from models.text import LANGUAGES
 from .guard import ASGIApp, Message, Receive, Scope, Send
 
 OTHER = "other"
+# Counted for a request that got no answer from inside the service: BentoML's timeout middleware (outside
+# this one) cancels it and answers 504; a client that went away before its answer gets none (nginx's 499).
+TIMED_OUT = 504
+CLIENT_GONE = 499
 # BentoML's own defaults for request durations, in seconds.
 DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 ITEM_BUCKETS = (1, 2, 4, 8, 16, 32, 64)
@@ -66,7 +72,7 @@ class HttpMetrics:
             await send({"type": "http.response.body", "body": body})
             return
         endpoint = scope["path"] if scope["path"] in self.routes else OTHER
-        started, status = time.perf_counter(), 500
+        started, status = time.perf_counter(), None
 
         async def counted_send(message: Message) -> None:
             nonlocal status
@@ -76,8 +82,15 @@ class HttpMetrics:
 
         try:
             await self.app(scope, receive, counted_send)
+        except asyncio.CancelledError:
+            status = status or TIMED_OUT  # BentoML's timeout cancels the request, then answers 504 itself
+            raise
+        except Exception:
+            status = status or 500
+            raise
         finally:
-            REQUESTS.labels(endpoint=endpoint, http_response_code=str(status)).inc()
+            code = str(status or CLIENT_GONE)
+            REQUESTS.labels(endpoint=endpoint, http_response_code=code).inc()
             DURATION.labels(endpoint=endpoint).observe(time.perf_counter() - started)
 
 

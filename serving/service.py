@@ -18,12 +18,14 @@ without the request's text (``serving.logs``):
   more than ``MAX_ITEMS``, unknown fields, wrong JSON shape or types, invalid JSON, a body that is not UTF-8
   or starts with a byte-order mark, a body shorter than its Content-Length;
 - 404: a path the service does not have; 415: a body that is not ``application/json``;
-- 413: a body over ``MAX_BODY_BYTES``.
+- 413: a body over ``MAX_BODY_BYTES``; 408: a body still arriving 10 s after the request began (``serving.guard``).
 
 A 400 from validation says in one line what to fix (``serving.validation``), ``detail`` lists each problem.
 
-Overload: when more than ``$VOC_MAX_QUEUE_TEXTS`` texts (default ``MAX_QUEUE_TEXTS``) already wait for the
-model, a request gets 503 with ``Retry-After`` at once (``serving.batcher``).
+Overload: when more than ``$VOC_MAX_QUEUE_TEXTS`` forward passes of work (default ``MAX_QUEUE_TEXTS``: one per
+text to score, 1 + its words per text to explain) already wait for the model, a request gets 503 with
+``Retry-After`` at once (``serving.batcher``). A request unanswered 25 s after it arrived is cancelled and
+gets 503 too, one whose client went away is cancelled (``serving.guard``): no model work outlives its request.
 
 A model that cannot be loaded stops the whole server at once (exit status 2) with one line naming the
 file, instead of BentoML restarting the worker forever.
@@ -31,19 +33,19 @@ file, instead of BentoML restarting the worker forever.
 A text over the model's ``max_length`` tokens is read whole in overlapping windows (``models.tokens``); one
 too long even for those is flagged ``"truncated": true``. Concurrent requests share forward passes
 (``serving.batcher``: what queues while one batch runs goes into the next, up to ``MAX_BATCH_TEXTS`` texts).
-``"explain": true`` adds each result's ``evidence`` (``models.evidence``), computed after the shared batch and
-outside the event loop.
+``"explain": true`` adds each result's ``evidence`` (``models.evidence``): a job of its own in the same queue,
+within a per-request budget (``serving.explain_budget``: over it, 413 with how many items fit).
 ``/healthz``, ``/livez`` and ``/readyz`` come from BentoML; ``/metrics`` (Prometheus) from ``serving.metrics``,
 with label sets bounded by the routes and the model's schema.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import signal
 import sys
+import threading
 from pathlib import Path
 from typing import NoReturn
 
@@ -55,6 +57,7 @@ from starlette.responses import JSONResponse  # noqa: E402
 
 from models.artifact import read_meta  # noqa: E402
 from models.errors import VocError  # noqa: E402
+from models.evidence import cost as explain_cost  # noqa: E402
 from models.predictor import Predictor  # noqa: E402
 from models.schema import LabelSchema  # noqa: E402
 from models.store import MODEL_NAME, looks_like_path, resolve_model  # noqa: E402
@@ -72,6 +75,7 @@ from .contract import (  # noqa: E402
     score_texts,
     text_problem,
 )
+from .explain_budget import explain_problem  # noqa: E402
 from .guard import RequestGuard  # noqa: E402
 from .home import pages  # noqa: E402
 from .metrics import HttpMetrics, PredictionMetrics  # noqa: E402
@@ -178,20 +182,32 @@ class VocService:
         """Score 1 to 64 feedback items: results in request order, ids echoed, with the model tag. An empty or over-long text refuses the request (400), or with `"on_error": "item"` gets `{"id", "error"}` in its slot. With `"explain": true` each scored result also gets `evidence`. When the queue is full: 503 with Retry-After."""  # noqa: E501 (one line: the OpenAPI page shows it as Markdown, indentation included)
         problems = [text_problem(item.text) for item in items]  # all None unless on_error is "item"
         texts = [item.text for item, problem in zip(items, problems) if problem is None]
+        if explain and (over := explain_problem(texts)):
+            return JSONResponse({"error": over}, status_code=413)  # type: ignore[return-value]
         try:
-            outputs = await self.batcher(texts) if texts else []
+            outputs = await self.explained(texts) if explain else await self.batcher(texts) if texts else []
         except Overloaded as e:
             headers = {"Retry-After": str(e.retry_after)}
             return JSONResponse({"error": str(e)}, status_code=503, headers=headers)  # type: ignore[return-value]
         self.answers.observe(outputs)
-        if explain and texts:
-            outputs = await asyncio.to_thread(add_evidence, self.predictor, texts, outputs)
         scored = iter(outputs)
         results = [
             {"id": item.id, "error": problem} if problem else {"id": item.id, **next(scored)}
             for item, problem in zip(items, problems)
         ]
         return ClassifyResponse(results=results, model=self.predictor.tag)
+
+    async def explained(self, texts: list[str]) -> list[dict]:
+        """The results of ``texts`` with their evidence: one job in the model's queue, admitted by its cost in
+        forward passes (``Overloaded`` when the queue is full) and stopped between texts once nobody waits."""
+        if not texts:
+            return []
+
+        def work(cancelled: threading.Event) -> list[dict]:
+            outputs = score_texts(self.predictor, texts)
+            return add_evidence(self.predictor, texts, outputs, cancelled=cancelled)
+
+        return await self.batcher.run(work, sum(map(explain_cost, texts)))
 
 
 # The first added is the outer one: every request, the guard's 4xx included, is counted.

@@ -92,14 +92,14 @@ def test_labels_explained_follow_the_prediction(predictor, monkeypatch):
     assert any(ev["escalation"] for ev in evs)
 
 
-def test_one_batch_of_units_plus_one_texts(predictor, monkeypatch):
+def test_one_scoring_call_of_units_plus_one_texts_per_text(predictor, monkeypatch):
     texts = ["배송 " * 200, "ok fine"]
     results = predictor.predict(texts)
     seen = []
     original = predictor.predict_proba
     monkeypatch.setattr(predictor, "predict_proba", lambda batch: seen.append(len(batch)) or original(batch))
     explain(predictor, texts, results)
-    assert seen == [MAX_UNITS + 1 + 3]
+    assert seen == [MAX_UNITS + 1, 3]  # one text's copies in memory at a time
 
 
 def test_explaining_never_changes_the_prediction(predictor):
@@ -107,3 +107,24 @@ def test_explaining_never_changes_the_prediction(predictor):
     explained = add_evidence(predictor, TEXTS, score_texts(predictor, TEXTS))
     assert [{k: v for k, v in r.items() if k != "evidence"} for r in explained] == before
     assert all("evidence" not in r for r in before)
+
+
+def test_the_cost_of_a_text_is_one_pass_plus_one_per_unit():
+    assert evidence.cost("배송이 늦어요") == 3
+    assert evidence.cost(" ".join(["w"] * 500)) == MAX_UNITS + 1
+
+
+def test_explaining_reports_each_text_and_stops_once_cancelled(predictor):
+    import threading
+
+    results = predictor.predict(TEXTS)
+    cancelled, done = threading.Event(), []
+
+    def progress(n: int) -> None:
+        done.append(n)
+        if len(done) == 2:
+            cancelled.set()  # the caller gives up after the second text
+
+    with pytest.raises(evidence.Cancelled, match="after 2 of 5"):
+        explain(predictor, TEXTS, results, cancelled=cancelled, progress=progress)
+    assert done == [1, 1]

@@ -9,7 +9,7 @@ import pytest
 
 from serving.reliability import Tally
 from serving.reliability.cli_cases import batch_cases, config_cases, data_cases, model_cases, run_cases
-from serving.reliability.soak import killed_batch_job
+from serving.reliability.soak import big_rows_memory, killed_batch_job
 
 
 @pytest.fixture()
@@ -32,9 +32,14 @@ def test_bad_batch_files_config_and_data_get_one_line_and_no_row_is_lost(tiny_mo
 def test_every_model_fault_is_one_line_naming_the_file_with_status_2(tiny_model_dir, tmp_path, tally, bentoml_home):
     run_cases(model_cases(tiny_model_dir, tmp_path), "model", tally, subprocesses=True)
     assert clean(tally) == ([], 0, 0)
-    assert tally.tried["model"] == 20  # ten faults through `voc score` and `voc evaluate`
+    assert tally.tried["model"] == 22  # eleven faults through `voc score` and `voc evaluate`
 
 
 def test_a_killed_batch_job_leaves_nothing_and_the_rerun_loses_no_row(tiny_model_dir, tmp_path, tally):
     note = killed_batch_job(str(tiny_model_dir), tmp_path, 20_000, tally)
+    assert clean(tally) == ([], 0, 0), note
+
+
+def test_a_batch_of_huge_rows_stays_within_its_memory_bound(tiny_model_dir, tmp_path, tally):
+    note = big_rows_memory(str(tiny_model_dir), tmp_path, 40, 1_000_000, tally, limit_mb=1500)
     assert clean(tally) == ([], 0, 0), note

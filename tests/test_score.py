@@ -94,9 +94,10 @@ def test_non_string_and_missing_text_and_bad_jsonl_lines_are_row_errors(predicto
     records = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
     assert records[0]["error"] is None and records[0]["sentiment"] in predictor.schema["sentiment"].labels
     got = pd.DataFrame(records)
-    assert len(got) == 6  # the blank line is not a row
+    assert len(got) == 7  # every line is a row: the blank one too, with an error that says so
     assert "not int" in got["error"][1].replace("string, ", "")
-    assert "missing" in got["error"][2] and "missing" in got["error"][5]
+    assert "missing" in got["error"][2] and "missing" in got["error"][6]
+    assert "line 6 is blank" in got["error"][5]
     assert "line 4 is not valid JSON" in got["error"][3] and "line 5 is a JSON list" in got["error"][4]
     assert list(records[2])[0] == "other" and "other" not in records[0]  # a key a line lacks stays absent
 

@@ -76,3 +76,17 @@ def test_highlight_keeps_context_around_spans():
         got == "…" + "a" * 59 + " [charged twice] " + "b" * 59 + "…" + "b" * 59 + " [&lt;fraud&gt;] " + "c" * 59 + "…"
     )
     assert highlight("short", (), str, ("[", "]")) == "short"
+
+
+def test_explain_warns_of_its_cost_and_reports_progress_in_a_log(tiny_model_dir, tmp_path, capsys, monkeypatch):
+    import voc
+    from serving import progress
+
+    monkeypatch.setattr(progress, "EVERY_SECONDS", 0.0)  # a line per update instead of every 30 s
+    src = write_input(tmp_path / "in.csv")
+    argv = ["score", str(src), "--text-column", "review", "--output", str(tmp_path / "out.csv"), "--explain"]
+    assert voc.main([*argv, "--model", str(tiny_model_dir)]) == 0
+    err = capsys.readouterr().err  # not a terminal: no bar, lines
+    assert "--explain scores each text once more per word" in err
+    lines = [line for line in err.splitlines() if "rows/s" in line]
+    assert lines and lines[-1].startswith(f"voc score: in.csv: {len(ROWS)} of {len(ROWS)} rows (100%)")

@@ -14,11 +14,12 @@ import pytest
 
 from models.schema import LabelSchema
 from serving.contract import MAX_BODY_BYTES, MAX_ID_CHARS, MAX_ITEMS, MAX_TEXT_CHARS
+from serving.explain_budget import MAX_EXPLAIN_PASSES
 from serving.guard import BODY_IDLE_SECONDS
 from serving.reliability import Tally
-from serving.reliability.http_cases import CASES, run_http_cases
+from serving.reliability.http_cases import CASES, check_log, largest_explain, run_http_cases
 from serving.reliability.server import voc_serve
-from serving.reliability.soak import corrupt_model_serve
+from serving.reliability.soak import corrupt_model_serve, explain_burst
 
 REPO = Path(__file__).resolve().parents[1]
 SCHEMA = LabelSchema.load()  # the tiny model's heads are built from the bundled schema
@@ -26,11 +27,18 @@ TEXTS = ["배송이 2주째 안 와요. 환불해 주세요", "the agent was kin
 
 
 @pytest.fixture(scope="module")
-def served(tiny_model_dir, tmp_path_factory):
-    """``(base URL, log file, BentoML home)`` of a running service; the server is stopped after the module."""
+def service(tiny_model_dir, tmp_path_factory):
+    """A running service (``serving.reliability.server.Served``) and its BentoML home; stopped after the module."""
     home, log = tmp_path_factory.mktemp("bentoml"), tmp_path_factory.mktemp("serve") / "serve.log"
     with voc_serve(tiny_model_dir, home, log) as server:
-        yield server.url, log, home
+        yield server, home
+
+
+@pytest.fixture(scope="module")
+def served(service):
+    """``(base URL, log file, BentoML home)`` of the running service."""
+    server, home = service
+    return server.url, server.log, home
 
 
 @pytest.fixture(scope="module")
@@ -251,9 +259,26 @@ def test_the_reliability_suite_http_cases_get_their_expected_answers_and_no_5xx(
     url, log, _ = served
     tally = Tally()
     run_http_cases(url, tally)
-    assert tally.tried["http"] == len(CASES) + 1 >= 40
-    assert (tally.failures, tally.server_errors, tally.crashes) == ([], 0, 0)
-    assert "Traceback" not in log.read_text(errors="replace")
+    assert tally.tried["http"] == len(CASES) + 3 >= 50
+    time.sleep(0.5)
+    note = check_log(log.read_text(errors="replace"), tally)
+    assert (tally.failures, tally.server_errors, tally.crashes, tally.forged_lines) == ([], 0, 0, 0), note
+
+
+def test_explain_over_its_budget_is_a_413_that_says_how_many_items_fit(url):
+    resp = classify(url, largest_explain(MAX_ITEMS))
+    assert resp.status_code == 413
+    assert "send the first 2 in this request" in resp.json()["error"]
+    assert classify(url, {**largest_explain(MAX_ITEMS), "explain": False}).status_code == 200
+    budget = f"at most {MAX_EXPLAIN_PASSES} forward passes"  # documented where it is enforced: / and /docs
+    assert budget in httpx.get(f"{url}/").text and budget in httpx.get(f"{url}/docs.json").json()["info"]["description"]
+
+
+def test_a_burst_of_the_largest_explain_requests_gets_only_200_or_503(service):
+    server, _ = service
+    tally = Tally()
+    note = explain_burst(server, server.worker_rss_mb(), 5, 1, tally)
+    assert (tally.failures, tally.server_errors) == ([], 0), note
 
 
 def test_on_error_item_scores_the_good_items_and_reports_the_bad_ones(url):

@@ -22,6 +22,8 @@ class Tally:
     server_errors: int = 0  # HTTP 5xx
     crashes: int = 0  # tracebacks, uncaught exceptions, a process that died or hung
     rows_lost: int = 0  # input rows without an output row
+    rows_changed: int = 0  # rows split or merged, columns renamed or dropped, cells that do not read back the same
+    forged_lines: int = 0  # server log lines a client wrote
 
     def record(self, area: str, name: str, ok: bool, detail: str = "") -> None:
         """Count one input of ``area``; a failure keeps its name and what happened."""
@@ -29,12 +31,18 @@ class Tally:
         if not ok:
             self.failures.append(f"{area}: {name}: {detail}")
 
+    def clean(self) -> bool:
+        """Whether nothing went wrong."""
+        counts = (self.crashes, self.server_errors, self.rows_lost, self.rows_changed, self.forged_lines)
+        return not self.failures and not any(counts)
+
     def summary(self) -> str:
         """The counts as printed lines."""
         areas = ", ".join(f"{area} {n}" for area, n in sorted(self.tried.items()))
         lines = [
             f"inputs tried: {sum(self.tried.values())} ({areas})",
             f"unexpected answers: {len(self.failures)}; 5xx: {self.server_errors}; crashes: {self.crashes}; "
-            f"rows lost: {self.rows_lost}",
+            f"rows lost: {self.rows_lost}; rows or columns changed: {self.rows_changed}; "
+            f"forged log lines: {self.forged_lines}",
         ]
         return "\n".join(lines + [f"  FAILED {f}" for f in self.failures])

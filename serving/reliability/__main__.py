@@ -13,13 +13,22 @@ from models.store import resolve_model
 
 from . import Tally
 from .cli_cases import batch_cases, config_cases, data_cases, model_cases, run_cases
-from .http_cases import run_http_cases
+from .http_cases import check_log, run_http_cases
 from .server import REPO, voc_serve
-from .soak import corrupt_model_serve, killed_batch_job, soak, unknown_paths
+from .soak import (
+    abandoned_explain,
+    big_rows_memory,
+    corrupt_model_serve,
+    explain_burst,
+    killed_batch_job,
+    soak,
+    unknown_paths,
+)
 
 # http: the HTTP cases, unknown paths and the soak against one server; cli: batch, config, data and model
-# files; killed: kill -9 and SIGTERM of a batch job; corrupt: voc serve with a corrupt model.
-PARTS = ("http", "cli", "killed", "corrupt")
+# files; killed: kill -9 and SIGTERM of a batch job; memory: a batch of huge rows; corrupt: voc serve with a
+# corrupt model.
+PARTS = ("http", "cli", "killed", "memory", "corrupt")
 
 
 def main() -> int:
@@ -30,8 +39,14 @@ def main() -> int:
     parser.add_argument("--max-requests", type=int, default=20_000, help="soak bound (default: %(default)s)")
     parser.add_argument("--paths", type=int, default=3000, help="distinct unknown paths (default: %(default)s)")
     parser.add_argument("--rows", type=int, default=5000, help="rows of the killed batch job (default: %(default)s)")
+    parser.add_argument(
+        "--big-rows", type=int, default=1100, help="rows of 1 MB in the memory part (default: %(default)s)"
+    )
     parser.add_argument("--texts", type=Path, default=REPO / "data/voc/test.jsonl", help="JSONL with 'text'")
     parser.add_argument("--parts", default=",".join(PARTS), help="comma-separated subset of %(default)s")
+    parser.add_argument(
+        "--settle", type=float, default=60, help="seconds after the explain burst to measure RSS (default: %(default)s)"
+    )
     args = parser.parse_args()
     parts = set(args.parts.split(","))
     model_dir, _ = resolve_model(args.model)
@@ -42,12 +57,15 @@ def main() -> int:
         home = Path(os.environ.get("BENTOML_HOME", Path.home() / "bentoml"))
         if "http" in parts:
             with voc_serve(args.model, home, work / "serve.log") as served:
+                fresh = served.worker_rss_mb()
                 run_http_cases(served.url, tally)
+                notes.append(explain_burst(served, fresh, 5, args.settle, tally))
+                notes.append(abandoned_explain(served, tally))
+                notes.append(explain_burst(served, fresh, 16, 0, tally))
                 notes.append(unknown_paths(served, args.paths, tally))
                 notes.append(soak(served, texts, args.clients, args.seconds, args.max_requests, tally))
                 log = served.log.read_text(errors="replace")
-            notes.append(f"server log: {log.count('Traceback')} tracebacks, {log.count('[ERROR]')} ERROR lines")
-            tally.crashes += log.count("Traceback")
+            notes.append(check_log(log, tally))
         if "cli" in parts:
             run_cases(batch_cases(args.model, work), "batch", tally)
             run_cases(config_cases(work), "config", tally)
@@ -55,12 +73,14 @@ def main() -> int:
             run_cases(model_cases(model_dir, work), "model", tally, subprocesses=True)
         if "killed" in parts:
             notes.append(killed_batch_job(args.model, work, args.rows, tally))
+        if "memory" in parts:
+            notes.append(big_rows_memory(args.model, work, args.big_rows, 1_000_000, tally))
         if "corrupt" in parts:
             notes.append(corrupt_model_serve(model_dir, work, tally))
     print(f"reliability suite, model {args.model}, {time.monotonic() - started:.0f} s")
     print("\n".join(notes))
     print(tally.summary())
-    return 0 if not tally.failures and not tally.crashes and not tally.server_errors and not tally.rows_lost else 1
+    return 0 if tally.clean() else 1
 
 
 if __name__ == "__main__":

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
+import csv
 import io
 import json
 import shutil
 import subprocess
 import sys
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,6 +36,7 @@ class Case:
     words: str = ""
     rows: int | None = None  # with rc 0: rows the output must have
     output: Path | None = None
+    check: Callable[[Path], str | None] | None = None  # with rc 0: what changed in the output (None: nothing)
 
 
 def error_lines(text: str) -> list[str]:
@@ -51,6 +54,8 @@ def judge(case: Case, rc: int | None, out: str, tally: Tally, area: str) -> None
         problems.append(f"status {rc}, expected {case.rc}")
     if rc == 2 and len(error_lines(out)) != 1:
         problems.append(f"{len(error_lines(out))} error lines")
+    if rc == 2 and area == "batch" and len(out.strip().splitlines()) != 1:
+        problems.append(f"{len(out.strip().splitlines())} lines of output, not one")
     if case.words and case.words not in out:
         problems.append(f"no {case.words!r} in {out.strip()[-300:]!r}")
     if rc == 0 and case.rows is not None and case.output is not None:
@@ -58,6 +63,9 @@ def judge(case: Case, rc: int | None, out: str, tally: Tally, area: str) -> None
         tally.rows_lost += max(case.rows - written, 0)
         if written != case.rows:
             problems.append(f"{written} rows written, {case.rows} read")
+        if case.check is not None and (changed := case.check(case.output)):
+            tally.rows_changed += 1
+            problems.append(changed)
     tally.record(area, case.name, not problems, "; ".join(problems))
 
 
@@ -148,7 +156,111 @@ def batch_cases(model: str, work: Path) -> list[Case]:
     cases[-1].output = d / "new" / "folder" / "out.csv"
     same = score("output is the input", good, 2, "replace the input")
     same.argv[5] = str(good)
-    return [*cases, same]
+    return [*cases, same, *round_trip_cases(score, d)]
+
+
+HOSTILE_CELLS = ["a\rb", "first\nsecond", "one\r\ntwo", 'said "refund", ""twice""', "x\x00y", "a, b", "  pad  "]
+HUGE_CELL = "w" * 200_000  # over the csv module's default field limit (131,072)
+
+
+def _csv(header: list[str], rows: list[list[str]]) -> str:
+    out = io.StringIO()
+    csv.writer(out, quoting=csv.QUOTE_ALL, lineterminator="\n").writerows([header, *rows])
+    return out.getvalue()
+
+
+def _csv_records(path: Path) -> list[list[str]]:
+    with open(path, encoding="utf-8-sig", newline="") as f:
+        return list(csv.reader(f))
+
+
+def same_cells(header: list[str], rows: list[list[str]]) -> Callable[[Path], str | None]:
+    """A check: the output's first columns are ``header`` and ``rows`` exactly, through the csv module and pandas."""
+    import pandas as pd
+
+    def check(out: Path) -> str | None:
+        records = _csv_records(out)
+        n = len(header)
+        if [r[:n] for r in records] != [header, *rows]:
+            return f"csv module reads {len(records) - 1} rows, header {records[0][:n] if records else None}"
+        frame = pd.read_csv(out, dtype=str, keep_default_na=False)
+        if frame.iloc[:, :n].values.tolist() != rows:
+            return f"pandas reads {len(frame)} rows, columns {list(frame.columns[:n])}"
+        return None
+
+    return check
+
+
+def no_numpy_reprs(out: Path) -> str | None:
+    """A check: nested Parquet values come out as JSON, not numpy's ``['a' 'b']`` or ``1.0`` for an int."""
+    text = "\n".join("\t".join(r) for r in _csv_records(out)) if out.suffix == ".csv" else out.read_text("utf-8")
+    return None if '["a", "b"]' in text and "[1, null]" in text and "AP8=" in text else f"nested values: {text[:300]!r}"
+
+
+def null_type_kept(out: Path) -> str | None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    kind = pq.read_schema(out).field("nothing").type
+    return None if kind == pa.null() else f"the null-typed column came back as {kind}"
+
+
+def round_trip_cases(score: Callable[..., Case], d: Path) -> list[Case]:
+    """Inputs whose every row and cell must come back as they were (or be refused before scoring, in one line)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    header = ["id", "review", "note", "attachment"]
+    rows = [[str(i), f"배송 {c}", c, HUGE_CELL if i == 0 else "small"] for i, c in enumerate(HOSTILE_CELLS)]
+    hostile = _write(d / "hostile.csv", _csv(header, rows))
+    cr_jsonl = _write(
+        d / "cr.jsonl", "".join(json.dumps({"id": str(i), "review": f"a\rb {i}"}) + "\n" for i in range(3))
+    )
+    dup_header = ["id", "id", "review", "note", "note"]
+    dup_rows = [["1", "A", "좋아요", "x", "y"], ["2", "B", "별로", "", "z"]]
+    dups = _write(d / "dups.csv", _csv(dup_header, dup_rows))
+    nested = d / "nested.parquet"
+    pq.write_table(
+        pa.table(
+            {
+                "review": ["좋아요", "환불 해주세요"],
+                "nothing": pa.nulls(2),
+                "tags": pa.array([["a", "b"], []], pa.list_(pa.string())),
+                "counts": pa.array([[1, None], [3]], pa.list_(pa.int64())),
+                "blob": pa.array([b"\x00\xff", None], pa.binary()),
+            }
+        ),
+        nested,
+    )
+    blocker = _write(d / "a-file", "not a folder")
+    cases = [
+        score("CR, LF, quotes, NUL and a 200,000-character cell", hostile, 0, "", len(rows)),
+        score("a CR in JSONL texts, to CSV", cr_jsonl, 0, "", 3),
+        score("duplicate column names", dups, 0, "", 2),
+        score("duplicate text column", dups, 2, "rename all but the text column"),
+        score("duplicate column names to JSONL", dups, 2, "cannot hold two columns of one name", None, ".jsonl"),
+        score("blank JSONL line", _write(d / "blank.jsonl", '{"review": "a"}\n\n{"review": "b"}\n'), 0, "", 3),
+        score(
+            "duplicate JSON keys",
+            _write(d / "twice.jsonl", '{"review": "a", "review": "b"}\n'),
+            0,
+            "1 with an error",
+            1,
+        ),
+        score("a JSON array, not JSONL", _write(d / "array.jsonl", '[{"review": "a"}]\n'), 2, "JSON array"),
+        score("nested Parquet to CSV", nested, 0, "", 2),
+        score("nested Parquet to JSONL", nested, 0, "", 2, ".jsonl"),
+        score("null-typed Parquet column to Parquet", nested, 0, "", 2, ".parquet"),
+        score("output folder is a file", _write(d / "good2.csv", GOOD_CSV), 2, "cannot write there"),
+    ]
+    cases[0].check = same_cells(header, rows)
+    cases[1].check = same_cells(["id", "review"], [[str(i), f"a\rb {i}"] for i in range(3)])
+    cases[2].check = same_cells(dup_header, dup_rows)
+    cases[3].argv[3] = "note"
+    cases[8].check = cases[9].check = no_numpy_reprs
+    cases[10].check = null_type_kept
+    cases[11].argv[5] = str(blocker / "out.csv")
+    return cases
 
 
 def config_cases(work: Path) -> list[Case]:
@@ -234,6 +346,8 @@ def model_faults(model_dir: Path, work: Path) -> list[tuple[str, str, str]]:
     weights = copy("short-encoder/encoder", model_dir / "encoder") / "model.safetensors"
     damage(weights, weights.read_bytes()[: weights.stat().st_size // 2])
     damage(copy("no-selfcheck") / "selfcheck.json", None)
+    labels = (model_dir / "labels.yaml").read_text(encoding="utf-8")
+    damage(copy("edited-labels") / "labels.yaml", labels.replace("- trust", "- trust\n    - price").encode())
     a_file = _write(d / "model.txt", "not a model")
     return [
         ("empty directory", str(d / "empty"), "no voc.json"),
@@ -243,6 +357,7 @@ def model_faults(model_dir: Path, work: Path) -> list[tuple[str, str, str]]:
         ("garbage ngram.safetensors", str(d / "junk-ngram"), "ngram.safetensors"),
         ("truncated encoder weights", str(d / "short-encoder"), "encoder"),
         ("no selfcheck.json", str(d / "no-selfcheck"), "selfcheck.json"),
+        ("labels.yaml edited", str(d / "edited-labels"), "labels.yaml was edited"),
         ("path that does not exist", str(d / "nowhere"), "no such model directory"),
         ("unknown store tag", "voc-classifier:doesnotexist", "not in the BentoML store"),
         ("a file, not a directory", str(a_file), "is a file"),

@@ -4,16 +4,25 @@ from __future__ import annotations
 
 import json
 import socket
+import time
 import uuid
 from collections.abc import Callable
 
 import httpx
 
+from models.evidence import MAX_UNITS
+
 from ..contract import MAX_BODY_BYTES, MAX_ID_CHARS, MAX_ITEMS, MAX_TEXT_CHARS
+from ..explain_budget import MAX_EXPLAIN_PASSES
 from . import Tally
 
 JSON = {"content-type": "application/json"}
 EMOJI = "\U0001f600"
+# A text at the character limit with far more words than evidence's unit cap: the costliest text to explain.
+LONGEST = ("환불 " * (MAX_TEXT_CHARS // 3))[: MAX_TEXT_CHARS - 1] + "."
+# Written into a path: a log that does not escape it shows a line of its own that starts with this.
+FORGED = "[CRITICAL] voc.service: forged"
+MAX_LOG_LINE = 4096
 
 
 def _post(body: bytes, headers: dict[str, str] | None = None) -> Callable[[httpx.Client], httpx.Response]:
@@ -37,6 +46,11 @@ def _chunked_over_cap(client: httpx.Client) -> httpx.Response:
 def _worst_case(client: httpx.Client) -> httpx.Response:
     items = [{"id": EMOJI * MAX_ID_CHARS, "text": EMOJI * MAX_TEXT_CHARS} for _ in range(MAX_ITEMS)]
     return client.post("/classify", content=json.dumps({"items": items}, indent=2).encode(), headers=JSON)
+
+
+def largest_explain(n: int = MAX_EXPLAIN_PASSES // (MAX_UNITS + 1)) -> dict:
+    """The largest request within the explain budget: ``n`` texts of the costliest kind."""
+    return {"items": [{"id": f"L-{i}", "text": LONGEST} for i in range(n)], "explain": True}
 
 
 # (name, request, expected status)
@@ -83,7 +97,50 @@ CASES: list[tuple[str, Callable[[httpx.Client], httpx.Response], int]] = [
     ("emoji-only text", _items({"text": EMOJI * 3}), 200),
     ("special-token text", _items({"text": "<s></s><mask><pad>"}), 200),
     ("long text is truncated", _items({"text": "배송 " * 1300}), 200),
+    ("explain over the budget", _post(json.dumps(largest_explain(MAX_ITEMS)).encode()), 413),
+    ("largest explain within the budget", _post(json.dumps(largest_explain()).encode()), 200),
+    (
+        "explain of 64 short items over the budget",
+        _post(json.dumps({"items": [{"text": "배송이 늦어요 환불 해주세요"}] * MAX_ITEMS, "explain": True}).encode()),
+        413,
+    ),
+    ("newline in the path (log forging)", lambda c: c.get("/x%0A" + FORGED.replace(" ", "%20")), 404),
+    ("CR LF in the path (log forging)", lambda c: c.get("/x%0D%0A" + FORGED.replace(" ", "%20")), 404),
 ]
+
+
+def _raw(url: str) -> socket.socket:
+    host, port = url.removeprefix("http://").split(":")
+    return socket.create_connection((host, int(port)), timeout=60)
+
+
+def trickled_body(url: str, gap: float = 4.0) -> int:
+    """Send a body one byte every ``gap`` seconds (under the 5 s idle cut-off): the status that comes back."""
+    body = json.dumps({"items": [{"text": "ok"}]}).encode()
+    head = (
+        f"POST /classify HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+    )
+    with _raw(url) as conn:
+        conn.sendall(head.encode())
+        conn.setblocking(False)
+        for byte in body:
+            try:
+                answer = conn.recv(64)
+            except BlockingIOError:
+                conn.sendall(bytes([byte]))
+                time.sleep(gap)
+                continue
+            return int(answer.split(b" ")[1]) if answer else 0
+        conn.setblocking(True)
+        return int(conn.recv(64).split(b" ")[1])
+
+
+def long_path(url: str, size: int = 100_000) -> int:
+    """GET a path of ``size`` characters (httpx refuses URLs over 64 KB): the status that comes back."""
+    with _raw(url) as conn:
+        conn.sendall(f"GET /{'a' * size} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        answer = conn.recv(64)
+    return int(answer.split(b" ")[1]) if answer else 0
 
 
 def short_body(url: str) -> int:
@@ -107,6 +164,25 @@ def run_http_cases(url: str, tally: Tally) -> None:
                 continue
             tally.server_errors += status >= 500
             tally.record("http", name, status == expected, f"got {status}, expected {expected}")
-    status = short_body(url)
-    tally.server_errors += status >= 500
-    tally.record("http", "body shorter than its Content-Length", status == 400, f"got {status}")
+    for name, status, expected in [
+        ("body shorter than its Content-Length", short_body(url), 400),
+        ("body trickling in a byte every 4 s", trickled_body(url), 408),
+        ("100 KB path", long_path(url), 404),
+    ]:
+        tally.server_errors += status >= 500
+        tally.record("http", name, status == expected, f"got {status}, expected {expected}")
+
+
+def check_log(log: str, tally: Tally) -> str:
+    """Count what the server log must not hold: tracebacks, lines a client forged (they start with the text
+    the forging cases put in a path) and lines over ``MAX_LOG_LINE`` characters (a 100 KB path)."""
+    lines = log.splitlines()
+    tally.crashes += log.count("Traceback")
+    tally.forged_lines += sum(line.startswith(FORGED) for line in lines)
+    longest = max(map(len, lines), default=0)
+    tally.record("http", "server log lines capped", longest <= MAX_LOG_LINE, f"a line of {longest:,} characters")
+    errors = sum("[ERROR]" in line for line in lines)
+    return (
+        f"server log: {log.count('Traceback')} tracebacks, {errors} ERROR lines, {tally.forged_lines} forged lines, "
+        f"longest line {longest:,} characters"
+    )

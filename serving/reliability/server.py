@@ -33,10 +33,14 @@ class Served:
     log: Path
     process: subprocess.Popen
 
-    def worker_rss_mb(self) -> float:
-        """Resident memory of the largest process under the server (the worker holding the model), in MB."""
+    def worker(self) -> psutil.Process:
+        """The largest process under the server: the worker holding the model."""
         procs = psutil.Process(self.process.pid).children(recursive=True)
-        return max((p.memory_info().rss for p in procs), default=0) / 1e6
+        return max(procs, key=lambda p: p.memory_info().rss)
+
+    def worker_rss_mb(self) -> float:
+        """Resident memory of the worker, in MB."""
+        return self.worker().memory_info().rss / 1e6
 
 
 @contextlib.contextmanager

@@ -3,22 +3,32 @@ kill -9 and SIGTERM of a batch job, and ``voc serve`` with a corrupt model."""
 
 from __future__ import annotations
 
+import concurrent.futures
+import contextlib
+import json
 import os
 import random
 import signal
+import socket
 import statistics
 import subprocess
 import sys
 import threading
 import time
 import uuid
+from collections import Counter
 from pathlib import Path
 
 import httpx
+import psutil
 
 from . import Tally
 from .cli_cases import count_rows, damage, error_lines, linked_copy
+from .http_cases import largest_explain
 from .server import REPO, Served, free_port
+
+# The worker's resident memory after a burst of explain requests may stay this far above its fresh size.
+RSS_SLACK_MB = 150
 
 
 def unknown_paths(served: Served, count: int, tally: Tally) -> str:
@@ -79,6 +89,57 @@ def soak(served: Served, texts: list[str], clients: int, seconds: float, max_req
     )
 
 
+def explain_burst(served: Served, fresh_mb: float, clients: int, settle: float, tally: Tally) -> str:
+    """``clients`` concurrent requests of the largest explain request within the budget: each must get 200 or
+    503 (never a 504), and ``settle`` seconds later the worker must be back within ``RSS_SLACK_MB`` of
+    ``fresh_mb``, its size before any request."""
+
+    def post(_: int) -> str:
+        try:
+            with httpx.Client(base_url=served.url, timeout=60) as http:
+                return str(http.post("/classify", json=largest_explain()).status_code)
+        except httpx.HTTPError as e:
+            return type(e).__name__
+
+    started = time.monotonic()
+    with concurrent.futures.ThreadPoolExecutor(clients) as pool:
+        statuses = Counter(pool.map(post, range(clients)))
+    seconds, after = time.monotonic() - started, served.worker_rss_mb()
+    time.sleep(settle)
+    later = served.worker_rss_mb()
+    tally.server_errors += sum(n for s, n in statuses.items() if s.isdigit() and int(s) >= 500 and s != "503")
+    ok = set(statuses) <= {"200", "503"} and "200" in statuses and (not settle or later - fresh_mb <= RSS_SLACK_MB)
+    tally.record("http", f"explain burst of {clients}", ok, f"statuses {dict(statuses)}; RSS {later:.0f} MB")
+    return (
+        f"explain burst: {clients} x {len(largest_explain()['items'])} longest texts at once: statuses "
+        f"{dict(sorted(statuses.items()))} in {seconds:.1f} s; worker RSS fresh {fresh_mb:.0f} MB, "
+        f"after {after:.0f} MB, {settle:.0f} s later {later:.0f} MB"
+    )
+
+
+def abandoned_explain(served: Served, tally: Tally, wait: float = 3.0, window: float = 5.0) -> str:
+    """Send the largest explain request and hang up after 1 s: ``wait`` s later the worker must be idle (under
+    a fifth of a core over ``window`` s), not still computing for nobody."""
+    body = json.dumps(largest_explain()).encode()
+    host, port = served.url.removeprefix("http://").split(":")
+    head = (
+        f"POST /classify HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+    )
+    worker = served.worker()
+    with socket.create_connection((host, int(port)), timeout=30) as conn:
+        conn.sendall(head.encode() + body)
+        time.sleep(1.0)
+        busy = worker.cpu_percent(interval=0.5)
+    time.sleep(wait)
+    idle = worker.cpu_percent(interval=window)
+    ok = idle < 20
+    tally.record("http", "explain abandoned by its client", ok, f"worker at {idle:.0f}% of a core afterwards")
+    return (
+        f"abandoned explain: worker at {busy:.0f}% of a core while it ran, "
+        f"{idle:.0f}% from {wait:.0f} s after the client left"
+    )
+
+
 def _temporaries(out: Path) -> list[Path]:
     return sorted(out.parent.glob(f".{out.name}.*.tmp"))
 
@@ -126,6 +187,36 @@ def killed_batch_job(model: str, work: Path, rows: int, tally: Tally) -> str:
     return (
         f"killed batch job: kill -9 mid-run (status {rc9}) left {left9} temporaries and no {out.name}; "
         f"SIGTERM mid-run (status {rc15}) removed them and left {left15}; the rerun wrote {written:,} of {rows:,} rows"
+    )
+
+
+def big_rows_memory(model: str, work: Path, rows: int, row_bytes: int, tally: Tally, limit_mb: float = 2000) -> str:
+    """``voc score`` on ``rows`` JSONL rows of ``row_bytes`` each (an attachment column): its peak resident
+    memory must stay under ``limit_mb`` (chunks are bounded by bytes, not rows) and every row must come back."""
+    d = work / "big-rows"
+    d.mkdir(parents=True, exist_ok=True)
+    src, out = d / "in.jsonl", d / "out.jsonl"
+    with open(src, "w", encoding="utf-8") as f:
+        for i in range(rows):
+            f.write(json.dumps({"id": i, "review": "배송이 늦어요", "attachment": chr(65 + i % 26) * row_bytes}) + "\n")
+    argv = ["score", str(src), "--text-column", "review", "--output", str(out), "--model", model]
+    proc = subprocess.Popen([sys.executable, "-m", "voc", *argv], cwd=REPO, stderr=subprocess.PIPE, text=True)
+    peak = 0.0
+    watched = psutil.Process(proc.pid)
+    while proc.poll() is None:
+        with contextlib.suppress(psutil.Error):
+            peak = max(peak, watched.memory_info().rss / 1e6)
+        time.sleep(0.1)
+    err = proc.stderr.read() if proc.stderr else ""
+    written = count_rows(out)
+    tally.rows_lost += max(rows - written, 0)
+    tally.crashes += "Traceback" in err
+    ok = proc.returncode == 0 and written == rows and peak <= limit_mb
+    tally.record("batch", f"{rows} rows of {row_bytes:,} bytes", ok, f"status {proc.returncode}, peak {peak:.0f} MB")
+    src.unlink()
+    out.unlink(missing_ok=True)
+    return (
+        f"big rows: {rows:,} JSONL rows of {row_bytes / 1e6:.1f} MB: status {proc.returncode}, peak RSS {peak:.0f} MB"
     )
 
 
