@@ -203,7 +203,7 @@ def test_progress_moves_per_forward_batch_with_a_total(predictor, tmp_path, monk
         def update(self, n):
             updates.append(n)
 
-    monkeypatch.setattr(batch, "tqdm", Bar)
+    monkeypatch.setattr("serving.progress.tqdm", Bar)  # the bar progress_display shows
     src = write_input(tmp_path / "in.csv", ROWS * 3)
     score_file(predictor, src, tmp_path / "out.csv", "review", chunk_rows=100, progress=True)
     assert totals == [len(ROWS) * 3] and sum(updates) == len(ROWS) * 3

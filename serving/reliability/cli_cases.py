@@ -132,7 +132,7 @@ def batch_cases(model: str, work: Path) -> list[Case]:
     cases = [
         score("missing input file", d / "nope.csv", 2, "no such file"),
         score("unknown input extension", _write(d / "in.txt", GOOD_CSV), 2, "unknown extension"),
-        score("unknown output extension", good, 2, "unknown extension", None, ".xlsx"),
+        score("unknown output extension", good, 2, "unknown extension", None, ".xls"),
         score("empty CSV", _write(d / "empty.csv", ""), 2, "empty"),
         score("header-only CSV", _write(d / "header.csv", "id,review\n"), 0, "0 rows", 0),
         score("missing text column", _write(d / "body.csv", "id,body\n1,x\n"), 2, "columns found: id, body"),
