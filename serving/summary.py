@@ -193,7 +193,8 @@ class Summary:
         if not ok_idx:
             return
         ok = scored.iloc[ok_idx]
-        row_labels = [self._labels(record) for record in ok.to_dict("records")]
+        # The label columns only: input columns may share a name (a CSV's), which to_dict would warn about.
+        row_labels = [self._labels(record) for record in ok[self.schema.names].to_dict("records")]
         self.languages.update(ok["language"])
         # The scorer's own column, as it is: what "truncated" means is the predictor's business.
         self.truncated.update(lang for lang, cut in zip(ok["language"], ok["truncated"]) if _true(cut))

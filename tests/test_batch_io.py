@@ -13,6 +13,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from openpyxl import Workbook, load_workbook
 
 import voc
 from models.errors import ModelFileError
@@ -181,3 +182,58 @@ def test_a_model_whose_labels_yaml_was_edited_is_refused(tiny_model_dir, tmp_pat
         ModelFileError, match=r"labels.yaml was edited \(themes: speed, empathy, resolution, trust, price\)"
     ):
         Predictor.load(model)
+
+
+# With analyst's spreadsheet work (serving/formats.py): a detected delimiter, Excel-safe cells and .xlsx.
+
+
+def test_a_semicolon_csv_keeps_its_delimiter_and_every_hostile_cell(predictor, tmp_path):
+    rows = [[str(i), f"배송 {text}", text] for i, text in enumerate(HOSTILE.values())]
+    sent = io.StringIO()
+    csv.writer(sent, delimiter=";", quoting=csv.QUOTE_ALL, lineterminator="\n").writerows(
+        [["id", "review", "note"], *rows]
+    )
+    src = tmp_path / "in.csv"
+    src.write_text(sent.getvalue(), encoding="utf-8", newline="")
+    out = score_file(predictor, src, tmp_path / "out.csv", "review", progress=False).output
+    with open(out, encoding="utf-8-sig", newline="") as f:
+        records = list(csv.reader(f, delimiter=";"))
+    assert len(records) == len(rows) + 1 and [r[:3] for r in records[1:]] == rows
+    assert out.read_bytes().count(b"\r\n") >= len(rows) + 1  # CRLF record ends
+
+
+def test_duplicate_column_names_are_each_excel_safe_and_kept_in_xlsx(predictor, tmp_path):
+    src = tmp_path / "in.csv"
+    src.write_text(csv_text(["note", "review", "note"], [["=1+1", "좋아요", "@x"]]), encoding="utf-8")
+    records, _ = read_back(score_file(predictor, src, tmp_path / "out.csv", "review", progress=False).output)
+    assert records[0][:3] == ["note", "review", "note"] and records[1][:3] == ["'=1+1", "좋아요", "'@x"]
+    out = score_file(predictor, src, tmp_path / "out.xlsx", "review", progress=False).output
+    header, first = list(load_workbook(out).worksheets[0].iter_rows())[:2]
+    assert [c.value for c in header[:3]] == ["note", "review", "note"]
+    assert [c.value for c in first[:3]] == ["=1+1", "좋아요", "@x"] and first[0].quotePrefix and first[2].quotePrefix
+
+
+def test_nested_parquet_columns_reach_xlsx_as_json_text(predictor, tmp_path):
+    table = pa.table(
+        {
+            "review": ["좋아요", "환불 해주세요"],
+            "tags": pa.array([["a", "b"], []], pa.list_(pa.string())),
+            "blob": pa.array([b"\x00\xff", None], pa.binary()),
+        }
+    )
+    src = tmp_path / "in.parquet"
+    pq.write_table(table, src)
+    out = score_file(predictor, src, tmp_path / "out.xlsx", "review", progress=False).output
+    rows = list(load_workbook(out).worksheets[0].iter_rows(values_only=True))
+    assert [row[1:3] for row in rows[1:]] == [('["a", "b"]', "AP8="), ("[]", None)]
+
+
+def test_xlsx_chunks_are_bounded_by_characters_too(tmp_path):
+    book = Workbook()
+    book.active.append(["review"])
+    for i in range(10):
+        book.active.append([chr(65 + i) * 30_000])
+    src = tmp_path / "in.xlsx"
+    book.save(src)
+    sizes = [len(chunk) for chunk in batch.read_chunks(src, chunk_rows=1024, chunk_bytes=70_000)]
+    assert sum(sizes) == 10 and max(sizes) <= 3, sizes
