@@ -19,6 +19,8 @@ from starlette.responses import HTMLResponse
 from starlette.routing import Route
 
 from .contract import EXAMPLE_TEXT, LIMITS, MAX_BODY_BYTES, MAX_ITEMS, REQUEST_TIMEOUT_SECONDS
+from .explain_budget import MAX_EXPLAIN_PASSES
+from .guard import BODY_SECONDS, REQUEST_SECONDS
 
 
 @dataclass(frozen=True)
@@ -39,9 +41,21 @@ STATUS_CODES = [
         "unknown fields, wrong types, invalid JSON, a body that is not UTF-8, starts with a byte-order mark or is "
         "shorter than its Content-Length.",
     ),
-    Status(413, f"The body is over {MAX_BODY_BYTES:,} bytes: send fewer or shorter items per request."),
+    Status(
+        408,
+        f"The body was still arriving {BODY_SECONDS:.0f} s after the request began: send the whole body at once.",
+    ),
+    Status(
+        413,
+        f"The body is over {MAX_BODY_BYTES:,} bytes: send fewer or shorter items per request. Or, with `explain`, "
+        f"the items cost over {MAX_EXPLAIN_PASSES} forward passes: `error` says how many to send in this request.",
+    ),
     Status(415, "The body is not JSON by its Content-Type: send it as `application/json`."),
-    Status(503, "The service is busy (its queue is full): retry after the `Retry-After` header's seconds."),
+    Status(
+        503,
+        "The service is busy: its queue is full (answered at once), or the request was not answered within "
+        f"{REQUEST_SECONDS:.0f} s and was cancelled: retry after the `Retry-After` header's seconds.",
+    ),
     Status(
         504,
         f"Not answered within {REQUEST_TIMEOUT_SECONDS} seconds: send fewer items per request (or without "

@@ -24,6 +24,7 @@ from models.paths import package_version
 
 from .batcher import Overloaded
 from .contract import MAX_BODY_BYTES, REQUEST_TIMEOUT_SECONDS
+from .guard import BODY_SECONDS
 from .home import DESCRIPTION, EXAMPLE_REQUEST, STATUS_CODES
 from .validation import BadRequest, ErrorMessage
 
@@ -34,8 +35,10 @@ LICENSE = {"name": "Apache-2.0", "identifier": "Apache-2.0"}  # pyproject.toml's
 SERVER = {"url": "/", "description": "this service (the host that serves this document)"}
 # The body of each status code, when it is not ErrorMessage (200: the API's own response model).
 BODIES: dict[int, type[BaseModel]] = {400: BadRequest}
-# What the service answers with each error status (serving.guard, serving.batcher, BentoML's own).
+# What the service answers with each error status (serving.guard, serving.batcher, BentoML's own); 413 and 503
+# have a second cause each (the explain budget, the 25 s deadline), described in STATUS_CODES.
 ERROR_EXAMPLES = {
+    408: f"request body still arriving after {BODY_SECONDS:.0f} s (65,536 bytes so far): send the whole body at once",
     413: f"request body is over {MAX_BODY_BYTES:,} bytes: send fewer or shorter items per request",
     415: "Content-Type 'text/plain' is not accepted: send JSON as application/json",
     503: str(Overloaded(waiting=300)),

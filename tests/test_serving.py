@@ -333,7 +333,7 @@ def test_openapi_is_the_services_own_with_its_version_limits_labels_and_real_sta
         assert decided["enum"] == list(task.labels)
         scores = schemas[head["scores"]["$ref"].rsplit("/", 1)[1]]
         assert list(scores["properties"]) == scores["required"] == list(task.labels)
-    assert set(operation["responses"]) == {"200", "400", "413", "415", "503", "504", "500"}  # never 404
+    assert set(operation["responses"]) == {"200", "400", "408", "413", "415", "503", "504", "500"}  # never 404
     assert operation["responses"]["503"]["headers"]["Retry-After"]["schema"]["type"] == "integer"
     examples = {code: r["content"]["application/json"].get("example") for code, r in operation["responses"].items()}
     headers = {"content-type": "text/plain"}
@@ -377,7 +377,7 @@ def test_home_page_and_docs_are_the_services_own(url):
     home = httpx.get(f"{url}/")
     assert home.status_code == 200 and "curl" in home.text and 'href="docs"' in home.text
     assert "`" not in home.text and "<code>Retry-After</code>" in home.text  # Markdown code spans as HTML
-    assert all(f"<dt>{code}</dt>" in home.text for code in (200, 400, 413, 415, 503, 504, 500))
+    assert all(f"<dt>{code}</dt>" in home.text for code in (200, 400, 408, 413, 415, 503, 504, 500))
     assert "googletagmanager" not in home.text
     docs = httpx.get(f"{url}/docs")
     assert docs.status_code == 200 and "swagger-ui" in docs.text
