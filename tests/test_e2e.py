@@ -102,7 +102,7 @@ def test_score_every_format(store, tmp_path, backend, fmt):
     args = ["score", str(source), "--text-column", "review", "--id-column", "review_id", "--output", str(out)]
     done = voc(store, *args, "--date-column", "created_at", "--group-by", "channel", backend=backend)
     empty = int((frame["review"].str.strip() == "").sum())
-    assert f"{len(frame)} rows ({empty} with an error)" in done.stdout
+    assert f"{len(frame)} rows ({empty} with an error;" in done.stdout
     read = {"csv": lambda p: pd.read_csv(p, dtype=str, keep_default_na=False), "parquet": pd.read_parquet}
     scored = read.get(fmt, lambda p: pd.read_json(p, lines=True, dtype=False))(out)
     assert scored["review_id"].astype(str).tolist() == frame["review_id"].tolist()

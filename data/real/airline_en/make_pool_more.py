@@ -1,11 +1,11 @@
 """Draw 3,000 more airline tweets to label (issue: real English labels at scale), from the train split only.
 
-The first pool (make_pool.py, 1,650 tweets) gave every split; these rows go to training and validation only,
-so the airline test split stays the uniform draw it was. Two draws, both seeded, both without the first
-pool's texts (exact duplicates, case and spacing ignored, are kept once):
+The first pool (make_pool.py, 1,650 tweets) gave every split. These rows add to them (build_splits.py), so that
+the real English test has enough ``high`` tweets to measure the alert. Two draws, both seeded, both without
+the first pool's texts (exact duplicates, case and spacing ignored, are kept once):
 
-- ``uniform`` (1,000): a uniform random draw. Validation rows come only from here, so that the alert's operating
-  point is fitted on tweets as they arrive.
+- ``uniform`` (1,000): a uniform random draw. Test and validation rows come only from here, so both stay
+  tweets as they arrive (and the alert's operating point is fitted on such tweets).
 - ``enriched`` (2,000): tweets that match the written rule :data:`CUES` (churn, legal, public, anger, empathy and
   trust cues, or a crowd ``negativereason`` about staff or luggage), most cue groups first. The rare labels
   (``high``, ``empathy``, ``trust``) are 5-10% of a uniform draw; training needs more of them.
