@@ -167,8 +167,9 @@ def quantise_static(
             reduce_range=True,
             activation_type=QuantType.QUInt8,
             weight_type=QuantType.QInt8,
-            calibrate_method=CalibrationMethod.Percentile,
-            extra_options={"CalibPercentile": 99.999},
+            # min/max per batch, averaged over the batches: outliers damped; the histogram methods need one shape
+            calibrate_method=CalibrationMethod.MinMax,
+            extra_options={"CalibMovingAverage": True},
         )
 
 
