@@ -64,7 +64,7 @@ def trim_vocabulary(model, tokenizer, prefix: str) -> torch.Tensor:
     )
     kept = kept_ids(raw, encoded)
     rows = model.encoder.get_input_embeddings().weight.detach()
-    model.encoder.set_input_embeddings(torch.nn.Embedding.from_pretrained(rows[torch.from_numpy(kept)].clone()))
+    model.encoder.set_input_embeddings(torch.nn.Embedding.from_pretrained(rows.index_select(0, torch.from_numpy(kept))))
     return torch.from_numpy(lookup(kept, rows.shape[0], tokenizer.unk_token_id))
 
 
@@ -137,21 +137,40 @@ def quantise_static(
     """Static int8 (QDQ): the MatMul weights in int8 (per channel, 7-bit: CPUs without VNNI saturate 8-bit
     products) and their inputs quantised with ranges measured on ``calibration`` (padded id batches of real
     text); everything else (embeddings, LayerNorm, Softmax, GELU, the fused Attention) stays float32."""
+    import onnx
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
 
-    quantize_static(
-        str(src),
-        str(out),
-        TokenBatches(calibration),
-        quant_format=QuantFormat.QDQ,
-        op_types_to_quantize=["MatMul"],
-        per_channel=per_channel,
-        reduce_range=True,
-        activation_type=QuantType.QUInt8,
-        weight_type=QuantType.QInt8,
-        calibrate_method=CalibrationMethod.Percentile,
-        extra_options={"CalibPercentile": 99.999},
-    )
+    with tempfile.TemporaryDirectory(prefix="voc-static-") as work:
+        # The calibrator measures only tensors of a known type, and shape inference cannot type the outputs
+        # of the fused (Microsoft-domain) operators: the MatMuls' inputs and outputs are typed here (float).
+        graph = onnx.load(str(src))
+        known = {v.name for v in [*graph.graph.value_info, *graph.graph.input, *graph.graph.output]}
+        known |= {i.name for i in graph.graph.initializer}
+        for node in graph.graph.node:
+            if node.op_type == "MatMul":
+                for name in [*node.input, *node.output]:
+                    if name not in known:
+                        graph.graph.value_info.append(
+                            onnx.helper.make_tensor_value_info(name, onnx.TensorProto.FLOAT, None)
+                        )
+                        known.add(name)
+        typed = Path(work) / "typed.onnx"
+        onnx.save(graph, str(typed))
+        del graph
+        quantize_static(
+            str(typed),
+            str(out),
+            TokenBatches(calibration),
+            quant_format=QuantFormat.QDQ,
+            op_types_to_quantize=["MatMul"],
+            per_channel=per_channel,
+            reduce_range=True,
+            activation_type=QuantType.QUInt8,
+            weight_type=QuantType.QInt8,
+            # min/max per batch, averaged over the batches: outliers damped; the histogram methods need one shape
+            calibrate_method=CalibrationMethod.MinMax,
+            extra_options={"CalibMovingAverage": True},
+        )
 
 
 def export_onnx(model_dir: Path) -> dict[str, dict]:
@@ -160,6 +179,7 @@ def export_onnx(model_dir: Path) -> dict[str, dict]:
     model, tokenizer, meta = load_model(model_dir)
     config = model.encoder.config
     table = trim_vocabulary(model, tokenizer, meta.get("text_prefix", ""))
+    del tokenizer  # ~270 MB not needed for the rest of the export
     target = model_dir / "onnx"
     with tempfile.TemporaryDirectory(prefix="voc-onnx-") as work, staged_dir(target) as staging:
         raw = Path(work) / "traced.onnx"

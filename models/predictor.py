@@ -4,6 +4,7 @@ probability. Serving and evaluation share this one code path.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +15,7 @@ from .errors import ModelFileError
 from .ngram import NgramModel
 from .schema import LabelSchema
 from .text import clean_text, detect_language
-from .tokens import TextTokenizer, pad_batch
+from .tokens import TextTokenizer, pad_batch, window_length
 
 
 def calibrated_probs(logits: np.ndarray, multi: bool, temperature: float) -> np.ndarray:
@@ -99,8 +100,9 @@ class Predictor:
         self.batch_size = batch_size
         self.max_length = int(meta.get("max_length", 128))
         self.prefix = meta.get("text_prefix", "")
-        if not isinstance(tokenizer, TextTokenizer):  # a transformers tokenizer (training)
-            tokenizer = TextTokenizer.from_hf(tokenizer, self.prefix, self.max_length)
+        if not isinstance(tokenizer, TextTokenizer):  # a transformers tokenizer and a VocClassifier (training)
+            window = window_length(self.max_length, self.model.encoder.config.max_position_embeddings)
+            tokenizer = TextTokenizer.from_hf(tokenizer, self.prefix, window)
         self.tokenizer = tokenizer
         self.temperatures = {t: float(meta.get("temperatures", {}).get(t, 1.0)) for t in self.schema.names}
         self.thresholds = meta.get("thresholds", {})
@@ -157,8 +159,10 @@ class Predictor:
         else:
             model, _, meta = load_model(path, tokenizer=False)
             encoder = TorchEncoder(model)
-        prefix, max_length = meta.get("text_prefix", ""), int(meta.get("max_length", 128))
-        tokenizer = TextTokenizer.from_dir(path / "encoder", prefix, max_length)  # one copy, without transformers
+        config = json.loads((path / "encoder" / "config.json").read_text(encoding="utf-8"))
+        window = window_length(int(meta.get("max_length", 128)), int(config.get("max_position_embeddings", 512)))
+        # one copy of the tokenizer, read without transformers
+        tokenizer = TextTokenizer.from_dir(path / "encoder", meta.get("text_prefix", ""), window)
         return cls(encoder, tokenizer, meta, ngram=NgramModel.load(path, encoder.schema), **kwargs)
 
     def run_encoder(self, ids: list[list[int]]) -> dict[str, np.ndarray]:
@@ -185,7 +189,8 @@ class Predictor:
 
     def analyse(self, texts: list[str]) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], list[bool]]:
         """The encoder's logits, the n-gram part's (``{}`` without one) and per text whether some of it was left
-        unread (longer than ``models.tokens.MAX_WINDOWS`` windows): each text cleaned once and tokenised once."""
+        unread (longer than ``models.tokens.MAX_WINDOWS`` windows of ``READ_LENGTH`` tokens): each text cleaned
+        once and tokenised once."""
         cleaned = [clean_text(t) for t in texts]
         tokens = self.tokenizer(cleaned)
         ngram = self.ngram.logits(cleaned, cleaned=True) if self.ngram is not None else {}

@@ -46,19 +46,20 @@ def make_self_check(predictor, texts: list[str] | None = None) -> dict:
     texts = list(texts or DEFAULT_TEXTS)
     probs = predictor.predict_proba(texts)
     probs = {t: p.tolist() for t, p in probs.items()}
-    return {"tolerance": TOLERANCE, "max_windows": predictor.tokenizer.max_windows, "texts": texts, "probs": probs}
+    reading = {"max_windows": predictor.tokenizer.max_windows, "window_tokens": predictor.tokenizer.window}
+    return {"tolerance": TOLERANCE, **reading, "texts": texts, "probs": probs}
 
 
-def replay(predictor, windows: int, texts: list[str]) -> dict:
-    """``texts`` scored as when the self-check was made: with its window cap (``models.tokens``)."""
-    with predictor.tokenizer.reading(windows):
+def replay(predictor, reading: tuple[int, int], texts: list[str]) -> dict:
+    """``texts`` scored as when the self-check was made: with its window cap and length (``models.tokens``)."""
+    with predictor.tokenizer.reading(*reading):
         return predictor.predict_proba(texts)
 
 
-def recorded_windows(check: dict) -> int:
-    """The window cap a self-check was made with; a file without one was made when long texts were read to
-    ``max_length`` tokens only, i.e. in one window."""
-    return int(check.get("max_windows", 1))
+def recorded_reading(check: dict, predictor) -> tuple[int, int]:
+    """The window cap and length a self-check was made with; a file without them was made when texts were read
+    to the model's ``max_length`` tokens only, i.e. in one window of ``max_length``."""
+    return int(check.get("max_windows", 1)), int(check.get("window_tokens", predictor.max_length))
 
 
 def write_self_check(path: Path, check: dict) -> None:
@@ -82,7 +83,7 @@ def read_self_check(path: str | Path) -> dict:
 def add_backend_check(path: str | Path, backend: str, predictor, tolerance: float = QUANTIZED_TOLERANCE) -> None:
     """Record ``predictor``'s own probabilities on the self-check texts as the expected ones for ``backend``."""
     check = read_self_check(path)
-    probs = replay(predictor, recorded_windows(check), check["texts"])
+    probs = replay(predictor, recorded_reading(check, predictor), check["texts"])
     entry = {"tolerance": tolerance, "probs": {t: p.tolist() for t, p in probs.items()}}
     check.setdefault("backends", {})[backend] = entry
     write_self_check(Path(path), check)
@@ -96,10 +97,10 @@ def verify(predictor, path: str | Path) -> float:
     try:
         own = check.get("backends", {}).get(predictor.backend, check)
         texts, expected, tolerance = check["texts"], own["probs"], float(own["tolerance"])
-        windows = recorded_windows(check)
+        reading = recorded_reading(check, predictor)
     except (AttributeError, KeyError, TypeError, ValueError) as e:
         raise ModelFileError(f"{file}: damaged ({e!r}); retrain or restore the model") from None
-    probs = replay(predictor, windows, texts)
+    probs = replay(predictor, reading, texts)
     worst, where = 0.0, ""
     for task, want in expected.items():
         if task not in probs or np.shape(want) != probs[task].shape:

@@ -1,13 +1,16 @@
 """One tokenisation per text: the windows of ids the encoder reads and whether any of the text was left unread.
 
-A text of at most ``max_length`` tokens is one window, exactly as ``tokenizer(text, truncation=True,
-max_length=...)`` encodes it. A longer text is read whole in overlapping windows of ``max_length`` tokens, each
-``<s> prefix piece... </s>``: the specials and the model's text prefix (``query: `` for e5) in every window,
-the text's pieces advancing by about half a window, evenly spaced so that the last window ends with the text.
-The predictor scores each window and averages their head logits (``models.predictor``). The work per text is
-capped at ``max_windows`` windows: a text that would need more is read in ``max_windows`` windows side by side
-from its start (no overlap), and only then is some of it unread and ``truncated`` true. ``max_windows=1`` is
-the plain truncation to the first ``max_length`` tokens.
+Texts are read at a longer length than the model was trained at: up to ``window`` tokens (``READ_LENGTH``, 256,
+within the encoder's position limit) in one pass, which on the real Korean test reviews scored better than
+both the first ``max_length`` tokens and overlapping windows of ``max_length`` (docs/performance.md). A text of
+at most ``window`` tokens is one window, exactly as ``tokenizer(text, truncation=True, max_length=window)``
+encodes it. A longer one is read in overlapping windows of ``window`` tokens, each ``<s> prefix piece... </s>``
+(the specials and the model's text prefix, ``query: `` for e5, in every window; the text's pieces advancing
+by about half a window, evenly spaced so that the last window ends with the text), whose head logits the
+predictor averages (``models.predictor``). The work per text is capped at ``max_windows`` windows: a text that
+would need more is read in ``max_windows`` windows side by side from its start (no overlap), and only then is
+some of it unread and ``truncated`` true. ``max_windows=1`` with ``window=max_length`` is the plain truncation
+of before.
 
 Tokenisation happens once per text (one ``encode_batch`` call per batch); the windows are slices of that
 encoding (tests/test_tokens.py).
@@ -27,15 +30,17 @@ from tokenizers import Encoding, Tokenizer
 
 from .errors import ModelFileError
 
-# At most 8 windows a text: with max_length 64 and e5's 3-token prefix, a window holds 59 of the text's pieces,
-# so 8 windows read up to 472 pieces (about 700 characters of Korean, 2,000 of English) and at most 8 times the
-# work of a short text. Every text of the bundled test files fits (the longest: 256 tokens, 8 windows).
-MAX_WINDOWS = 8
+# Tokens a window reads (at most the encoder's positions): every text of the bundled test files fits in one
+# (the longest: 256 tokens).
+READ_LENGTH = 256
+# At most 4 windows a text: with e5's 3-token prefix a window holds 251 of the text's pieces, so 4 windows read
+# up to 1,004 pieces (about 1,500 characters of Korean, 4,000 of English: the HTTP limit) side by side.
+MAX_WINDOWS = 4
 
 
 @dataclass
 class Tokens:
-    """Per text: its windows' ids (specials included, each at most ``max_length``) and whether pieces were left
+    """Per text: its windows' ids (specials included, each at most ``window`` tokens) and whether pieces were left
     unread."""
 
     windows: list[list[list[int]]]
@@ -61,25 +66,25 @@ class TextTokenizer:
     """``prefix + cleaned text`` -> :class:`Tokens`, with one tokenizer call per batch."""
 
     def __init__(
-        self, tokenizer: Tokenizer, prefix: str, max_length: int, pad_id: int, max_windows: int = MAX_WINDOWS
+        self, tokenizer: Tokenizer, prefix: str, window: int, pad_id: int, max_windows: int = MAX_WINDOWS
     ) -> None:
         """``tokenizer`` becomes this object's own: truncation and padding are switched off here (windows are
-        cut from the whole encoding)."""
+        cut from the whole encoding). ``window``: tokens per window, specials included."""
         self.tokenizer = tokenizer
         self.tokenizer.no_padding()
         self.tokenizer.no_truncation()
-        self.prefix, self.max_length, self.pad_id = prefix, max_length, pad_id
+        self.prefix, self.window, self.pad_id = prefix, window, pad_id
         self.max_windows = max_windows
         self.prefix_end = len(prefix.rstrip())  # pieces ending by here are the prefix's (its space starts the text)
 
     @classmethod
-    def from_hf(cls, tokenizer, prefix: str, max_length: int) -> TextTokenizer:
+    def from_hf(cls, tokenizer, prefix: str, window: int) -> TextTokenizer:
         """From a transformers fast tokenizer (training hands one over)."""
         own = Tokenizer.from_str(tokenizer.backend_tokenizer.to_str())  # the caller's stays as it was
-        return cls(own, prefix, max_length, tokenizer.pad_token_id or 0)
+        return cls(own, prefix, window, tokenizer.pad_token_id or 0)
 
     @classmethod
-    def from_dir(cls, path: Path, prefix: str, max_length: int) -> TextTokenizer:
+    def from_dir(cls, path: Path, prefix: str, window: int) -> TextTokenizer:
         """From a saved tokenizer directory (``tokenizer.json``), without importing transformers. Loaded once:
         XLM-R's 250k-piece Unigram model costs about 270 MB per copy in memory. A missing or damaged file is a
         ModelFileError naming it."""
@@ -92,16 +97,18 @@ class TextTokenizer:
             ) from None
         pad = config.get("pad_token")
         pad = pad.get("content") if isinstance(pad, dict) else pad
-        return cls(tokenizer, prefix, max_length, tokenizer.token_to_id(pad) if pad else 0)
+        return cls(tokenizer, prefix, window, tokenizer.token_to_id(pad) if pad else 0)
 
     @contextmanager
-    def reading(self, max_windows: int) -> Iterator[None]:
-        """Tokenise with another window cap for a while (the self-check replays the cap its file was made with)."""
-        saved, self.max_windows = self.max_windows, max_windows
+    def reading(self, max_windows: int, window: int | None = None) -> Iterator[None]:
+        """Tokenise with another window cap (and window length) for a while: the self-check replays the reading
+        its file was made with."""
+        saved = self.max_windows, self.window
+        self.max_windows, self.window = max_windows, window or self.window
         try:
             yield
         finally:
-            self.max_windows = saved
+            self.max_windows, self.window = saved
 
     def __call__(self, cleaned: list[str]) -> Tokens:
         """Tokenise texts already passed through ``clean_text``."""
@@ -112,7 +119,7 @@ class TextTokenizer:
     def windows(self, encoding: Encoding) -> tuple[list[list[int]], bool]:
         """One encoding's windows and whether pieces were left unread."""
         ids = encoding.ids
-        if len(ids) <= self.max_length:
+        if len(ids) <= self.window:
             return [ids], False
         special, offsets = encoding.special_tokens_mask, encoding.offsets
         head = 0  # leading specials and the prefix's pieces: repeated in every window
@@ -121,12 +128,17 @@ class TextTokenizer:
         tail = len(ids)  # trailing specials
         while tail > head and special[tail - 1]:
             tail -= 1
-        width = self.max_length - head - (len(ids) - tail)
+        width = self.window - head - (len(ids) - tail)
         if width < 1:  # a prefix too long for any text: the plain truncation
-            return [ids[: self.max_length]], True
+            return [ids[: self.window]], True
         starts, cut = window_starts(tail - head, width, self.max_windows)
         lead, end = ids[:head], ids[tail:]
         return [lead + ids[head + s : head + s + width] + end for s in starts], cut
+
+
+def window_length(max_length: int, positions: int) -> int:
+    """Tokens per window for a model trained at ``max_length`` whose encoder has ``positions`` positions."""
+    return max(max_length, min(READ_LENGTH, positions))
 
 
 def pad_batch(ids: list[list[int]], pad_id: int) -> tuple[np.ndarray, np.ndarray]:

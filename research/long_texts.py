@@ -1,15 +1,15 @@
-"""How to read texts longer than the model's ``max_length``: windows against truncation, measured.
+"""How to read texts longer than the model's ``max_length``: the served reading against the alternatives.
 
 ``python -m research.long_texts --model voc-classifier:latest`` scores each labelled file with the model as it
-serves (windows of ``max_length`` tokens, their head logits averaged: ``models.tokens``) and with the
-alternatives, each beside it on the same rows with a paired 95% bootstrap interval:
+serves (one pass of up to ``READ_LENGTH`` tokens, then windows of that length: ``models.tokens``) and with
+each alternative, beside it on the same rows with a paired 95% bootstrap interval:
 
-- ``truncated``: one window, the first ``max_length`` tokens (how texts were read before);
-- ``weighted``: the same windows, their logits averaged weighted by each window's token count;
-- ``long-N``: one pass over the first N tokens (a longer inference length than training).
+- ``truncated``: one window of the first ``max_length`` tokens (how texts were read before);
+- ``windows-of-max_length``: overlapping windows of ``max_length`` tokens, their head logits averaged.
 
 The mean over windows of the head logits equals the heads applied to the mean of the windows' pooled
-embeddings (the heads are linear), so that is not a separate variant. Results: docs/performance.md.
+embeddings (the heads are linear), and every window of a text has the same length (so a token-weighted mean
+is the plain mean): neither is a separate variant. Results: docs/performance.md.
 """
 
 from __future__ import annotations
@@ -18,14 +18,12 @@ import argparse
 from pathlib import Path
 
 import numpy as np
-from tokenizers import Tokenizer
 
 from evaluation.metrics import MAIN_METRIC
 from evaluation.run import evaluate_files
 from models.paths import DATA
 from models.predictor import Predictor
 from models.store import resolve_model
-from models.tokens import TextTokenizer
 
 FILES = [
     DATA / "real" / "shop_reviews_ko" / "test.jsonl",
@@ -45,44 +43,10 @@ class Variant:
         return self.read(texts)
 
 
-def truncated(predictor: Predictor):
+def reading(predictor: Predictor, max_windows: int, window: int):
     def read(texts: list[str]) -> dict[str, np.ndarray]:
-        with predictor.tokenizer.reading(1):
+        with predictor.tokenizer.reading(max_windows, window):
             return predictor.predict_proba(texts)
-
-    return read
-
-
-def weighted(predictor: Predictor):
-    def read(texts: list[str]) -> dict[str, np.ndarray]:
-        from models.text import clean_text
-
-        cleaned = [clean_text(t) for t in texts]
-        windows = predictor.tokenizer(cleaned).windows
-        flat = predictor.run_encoder([w for text in windows for w in text])
-        weights = np.array([len(w) for text in windows for w in text], np.float32)
-        owner = np.repeat(np.arange(len(texts)), [len(w) for w in windows])
-        encoder = {}
-        for name, value in flat.items():
-            total = np.zeros((len(texts), value.shape[1]), np.float32)
-            np.add.at(total, owner, value * weights[:, None])
-            encoder[name] = total / np.bincount(owner, weights)[:, None]
-        ngram = predictor.ngram.logits(cleaned, cleaned=True) if predictor.ngram is not None else {}
-        return predictor.combine(encoder, ngram)
-
-    return read
-
-
-def longer(predictor: Predictor, length: int):
-    inner = predictor.tokenizer
-    own = TextTokenizer(Tokenizer.from_str(inner.tokenizer.to_str()), inner.prefix, length, inner.pad_id, 1)
-
-    def read(texts: list[str]) -> dict[str, np.ndarray]:
-        saved, predictor.tokenizer = predictor.tokenizer, own
-        try:
-            return predictor.predict_proba(texts)
-        finally:
-            predictor.tokenizer = saved
 
     return read
 
@@ -91,17 +55,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="voc-classifier:latest")
     parser.add_argument("--backend", default=None)
-    parser.add_argument("--long", type=int, default=256, help="tokens of the one-pass variant")
     parser.add_argument("--data", type=Path, nargs="*", default=FILES)
     args = parser.parse_args()
     path, tag = resolve_model(args.model)
     predictor = Predictor.load(path, backend=args.backend, tag=tag)
     others = [
-        Variant("truncated", predictor, truncated(predictor)),
-        Variant("weighted", predictor, weighted(predictor)),
-        Variant(f"long-{args.long}", predictor, longer(predictor, args.long)),
+        Variant("truncated", predictor, reading(predictor, 1, predictor.max_length)),
+        Variant("windows-of-max_length", predictor, reading(predictor, 8, predictor.max_length)),
     ]
-    print(f"{tag} ({predictor.backend}); model = windows, mean of logits. Margin = model - variant [paired 95%]")
+    print(
+        f"{tag} ({predictor.backend}); model = up to {predictor.tokenizer.window} tokens a pass, windows beyond. "
+        "Margin = model - variant [paired 95%]"
+    )
     for file in args.data:
         metrics = evaluate_files(predictor, [file], baselines=others, progress=False)
         print(f"\n{file} ({metrics['rows']} rows)")

@@ -8,11 +8,13 @@ import pytest
 
 from models import ngram, predictor
 from models.predictor import Predictor
-from models.tokens import MAX_WINDOWS, TextTokenizer, window_starts
+from models.tokens import MAX_WINDOWS, READ_LENGTH, TextTokenizer, window_length, window_starts
 from serving.contract import score_texts
 
 SHORT, LONG = "배송이 늦어요", " ".join(["the order was late and the agent was rude"] * 20)
-MEDIUM = " ".join(["the order was late and the agent was rude"] * 6)  # 4 windows of the tiny tokenizer
+# The tiny encoder has 128 positions, so it reads windows of 128 tokens (``window_length``): MEDIUM needs 3
+# (its character-level tokenizer makes ~250 tokens), LONG more than MAX_WINDOWS.
+MEDIUM = " ".join(["the order was late and the agent was rude"] * 6)
 
 
 class Counting:
@@ -63,12 +65,14 @@ def test_long_texts_are_read_whole_in_windows(tiny_model_dir, scorer):
     texts = [SHORT, MEDIUM, "ok", "환불 refund please"]
     full = hf(texts)["input_ids"]
     tokens = scorer.tokenizer(texts)
-    assert len(full[1]) > 2 * scorer.max_length and len(tokens.windows[1]) > 2
-    assert [w[0] for w in tokens.windows] == hf(texts, truncation=True, max_length=scorer.max_length)["input_ids"]
+    window = scorer.tokenizer.window
+    assert window == window_length(scorer.max_length, 128) == 128 > scorer.max_length  # longer than training's
+    assert len(full[1]) > window and len(tokens.windows[1]) > 1
+    assert [w[0] for w in tokens.windows] == hf(texts, truncation=True, max_length=window)["input_ids"]
     assert tokens.truncated == [False, False, False, False]
     for ids, windows in zip(full, tokens.windows):
         body = [i for w in windows for i in w[1:-1]]
-        assert all(len(w) <= scorer.max_length and w[0] == ids[0] and w[-1] == ids[-1] for w in windows)
+        assert all(len(w) <= window and w[0] == ids[0] and w[-1] == ids[-1] for w in windows)
         assert set(body) == set(ids[1:-1]) and body[-1] == ids[-2]  # every piece read, up to the last
     assert scorer.tokenizer.pad_id == hf.pad_token_id
 
@@ -84,14 +88,16 @@ def test_the_prefix_starts_every_window(tiny_model_dir):
 
 
 def test_truncated_only_past_the_window_cap(scorer):
-    per_window = scorer.max_length - 2
+    per_window = scorer.tokenizer.window - 2
     fits, over = "a" * (per_window * MAX_WINDOWS), "a" * (per_window * MAX_WINDOWS + 5)
     tokens = scorer.tokenizer([fits, over])
     assert tokens.truncated == [False, True] and [len(w) for w in tokens.windows] == [MAX_WINDOWS, MAX_WINDOWS]
     assert score_texts(scorer, [SHORT, LONG, over])[2]["truncated"] is True
-    with scorer.tokenizer.reading(1):  # one window: the plain truncation of before
+    with scorer.tokenizer.reading(1, scorer.max_length):  # one window of max_length: the truncation of before
         tokens = scorer.tokenizer([SHORT, LONG])
     assert tokens.truncated == [False, True] and [len(w) for w in tokens.windows] == [1, 1]
+    assert len(tokens.windows[1][0]) == scorer.max_length and scorer.tokenizer.window == 128
+    assert window_length(64, 512) == READ_LENGTH and window_length(64, 32) == 64
 
 
 def test_a_long_text_scores_the_mean_of_its_windows(scorer):
@@ -113,13 +119,13 @@ def test_a_self_check_made_before_windows_still_verifies(tiny_model_dir, tmp_pat
     shutil.copytree(tiny_model_dir, old)
     check = json.loads((old / FILE).read_text())
     reference = Predictor.load(old, backend="torch")
-    with reference.tokenizer.reading(1):
+    with reference.tokenizer.reading(1, reference.max_length):
         check["probs"] = {t: p.tolist() for t, p in reference.predict_proba(check["texts"]).items()}
-    check["max_windows"] = MAX_WINDOWS  # probabilities of one window, claimed to be of eight: refused
+    check["max_windows"] = MAX_WINDOWS  # probabilities of the first max_length tokens, claimed to be windows: refused
     (old / FILE).write_text(json.dumps(check))
     with pytest.raises(ModelFileError, match="no longer scores"):
         Predictor.load(old, backend="torch")
-    del check["max_windows"]  # as written before windows: replayed in one window
+    del check["max_windows"], check["window_tokens"]  # as written before windows: replayed as it was read then
     (old / FILE).write_text(json.dumps(check))
     assert Predictor.load(old, backend="torch").tokenizer.max_windows == MAX_WINDOWS
 
@@ -132,7 +138,7 @@ def test_words_past_the_first_window_count_and_evidence_offsets_hold(scorer):
     encoder_only = Predictor(scorer.encoder, scorer.tokenizer, scorer.meta)  # no n-gram part: the encoder alone
     whole = encoder_only.predict_proba([text, delete(text, start, end)])
     assert any(not np.allclose(p[0], p[1], atol=1e-6) for p in whole.values())  # the last word is read
-    with encoder_only.tokenizer.reading(1):
+    with encoder_only.tokenizer.reading(1, encoder_only.max_length):
         cut = encoder_only.predict_proba([text, delete(text, start, end)])
     assert all(np.allclose(p[0], p[1], atol=1e-6) for p in cut.values())  # truncated, it was not
     results = scorer.predict([text])

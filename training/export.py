@@ -66,8 +66,8 @@ def backends_section(backends: dict) -> str:
         f"{CARD_SECTION}\nThe same model on each backend, on {files}; Δ is the change in points against `torch` "
         f"(float32), agreement the share of rows whose decisions on every head equal its decisions. A backend that "
         f"loses more than {gate['max_drop_points']} point on a headline metric of any file fails the gate. "
-        f"{verdict}Default: **{backends['default']}** (the fastest that passes; `--backend` / "
-        f"`$VOC_BACKEND` choose another).\n\n{gate_table(gate)}\n"
+        f"{verdict}Default: **{backends['default']}** (the fastest that passes, in the order `voc bench` "
+        f"measures; `--backend` / `$VOC_BACKEND` choose another).\n\n{gate_table(gate)}\n"
     )
 
 

@@ -242,7 +242,7 @@ def main(config: TrainConfig) -> str:
             test_metrics=test_metrics,
         )
         write_meta(staging, meta, schema, card=model_card(meta, schema))
-        del saved, predictor, in_memory, model, tokenizer  # the export loads what it needs (~1.5 GB less held)
+        del saved, predictor, in_memory, model, encoder, tokenizer  # the export loads what it needs itself
         # ONNX backends, gated on every validation file read whole (docs/performance.md)
         gated = [config.resolve(s.path) for s in config.validation if s.sample is None]
         export_model(staging, gated or [config.resolve(config.validation[0].path)])
