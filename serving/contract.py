@@ -117,8 +117,8 @@ class Item(BaseModel):
     )
     text: str = Field(
         description=f"The feedback, Korean, English or mixed: 1 to {MAX_TEXT_CHARS:,} characters, not only "
-        "whitespace. A long text is read whole in overlapping windows; one too long even for 8 of them (about "
-        "470 tokens) is scored on its start and flagged `truncated`.",
+        "whitespace. A text is read in passes of up to 256 tokens; one too long even for 4 overlapping passes "
+        "(about 1,000 tokens) is scored on what they hold and flagged `truncated`.",
         # Documented, not enforced here: with "on_error": "item" an over-long text gets its own error.
         json_schema_extra={"example": EXAMPLE_TEXT, "minLength": 1, "maxLength": MAX_TEXT_CHARS},
     )
@@ -275,8 +275,8 @@ def response_model(schema: LabelSchema, thresholds: dict[str, dict[str, float]] 
         truncated=(
             bool,
             Field(
-                description="Some of the text was not read: it needs more than the 8 overlapping windows a text is "
-                "read in (about 470 tokens for a model of 64 tokens); what they hold, from its start, was scored."
+                description="Some of the text was not read: it needs more than the 4 overlapping passes of 256 "
+                "tokens a text is read in (about 1,000 tokens); what they hold, from its start, was scored."
             ),
         ),
         evidence=(

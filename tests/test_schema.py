@@ -85,11 +85,6 @@ def test_the_data_scripts_refuse_a_theme_the_schema_lacks_instead_of_dropping_it
     assert "row 7: themes label(s) ['price'] are not in data/labels.yaml" in done.stderr
 
 
-# serving/service.py's docstring still cites the design file beside the checkout: that file is the http helper's to
-# change (issue 21, item 3); drop this entry when it is.
-OUTSIDE_ALLOWED = {"serving/service.py"}
-
-
 def test_the_project_references_nothing_outside_itself():
     """No file of the repository points at the shared folder beside the checkout, which users never have."""
     tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
@@ -98,7 +93,7 @@ def test_the_project_references_nothing_outside_itself():
     found = [
         f
         for f in tracked
-        if f.endswith((".py", ".md", ".yaml", ".txt", ".toml", ".html")) and f not in OUTSIDE_ALLOWED
+        if f.endswith((".py", ".md", ".yaml", ".txt", ".toml", ".html"))
         if (ROOT / f).is_file() and outside.search((ROOT / f).read_text(encoding="utf-8", errors="replace"))
     ]
     assert not found, f"references outside the repository: {found}"
