@@ -4,8 +4,8 @@ Limits, chosen so that any request within the per-item and per-request limits al
 
 - ``MAX_TEXT_CHARS`` characters (code points) per text: longer texts are rejected (HTTP 400, or a per-row
   error in the batch scorer) rather than silently cut; a text within the limit that needs more than the
-  model's ``max_length`` tokens is read whole in overlapping windows (``models.tokens``), up to
-  ``MAX_WINDOWS`` of them; one longer still is scored on what they hold and flagged ``"truncated": true``.
+  model's ``max_length`` tokens is read whole (``models.tokens``: passes of up to ``READ_LENGTH`` tokens, up to
+  ``MAX_WINDOWS`` windows); one longer still is scored on what they hold and flagged ``"truncated": true``.
   A text with no visible character (only whitespace, control or format characters such as zero-width
   spaces, U+202E or NUL) counts as empty.
 - ``MAX_ITEMS`` items per request, ids of at most ``MAX_ID_CHARS`` characters.
@@ -105,8 +105,8 @@ class Item(BaseModel):
     )
     text: str = Field(
         description=f"The feedback, Korean, English or mixed: 1 to {MAX_TEXT_CHARS:,} characters, not only "
-        "whitespace. A long text is read whole in overlapping windows; one too long even for 8 of them (about "
-        "470 tokens) is scored on its start and flagged `truncated`.",
+        "whitespace. A long text is read whole (up to 4 overlapping windows of 256 tokens); one longer still (about "
+        "1,000 tokens) is scored on its start and flagged `truncated`.",
         json_schema_extra={"example": EXAMPLE_TEXT},
     )
 
@@ -218,8 +218,8 @@ class Result(BaseModel):
         "reaches the model's operating threshold (tuned on validation for recall)."
     )
     truncated: bool = Field(
-        description="Some of the text was not read: it needs more than the 8 overlapping windows a text is read "
-        "in (about 470 tokens for a model of 64 tokens); what they hold, from its start, was scored."
+        description="Some of the text was not read: it needs more than the 4 overlapping windows of 256 tokens a "
+        "text is read in (about 1,000 tokens); what they hold, from its start, was scored."
     )
     evidence: Evidence | None = Field(
         default=None,
