@@ -57,15 +57,21 @@ def label_thresholds(chosen: dict[str, float], labels: tuple[str, ...], default:
 # What one forward pass costs beyond its tokens, in tokens: measured on the `default` model (ONNX float32, 2 cores)
 # as t(rows, length) ~ a + b * rows * length over batches of 1-32 rows of 8-64 tokens (docs/performance.md).
 PASS_COST_TOKENS = 16
+# Padded tokens a pass may hold: 32 windows of 64, as before texts were read at 256 tokens. ONNX Runtime keeps
+# its memory arena at the largest pass it has run, so this bounds the service's memory as well as its latency.
+MAX_PASS_TOKENS = 2048
 
 
-def length_batches(lengths: list[int], max_rows: int, pass_cost: float = PASS_COST_TOKENS) -> list[tuple[int, int]]:
-    """Split sequences sorted by length (ascending) into runs ``[start, end)`` of at most ``max_rows``, padded to
-    their longest, with the least total cost: ``pass_cost`` per run plus its padded tokens (dynamic programming
-    over the cut points, O(len * max_rows))."""
+def length_batches(
+    lengths: list[int], max_rows: int, pass_cost: float = PASS_COST_TOKENS, max_tokens: int = MAX_PASS_TOKENS
+) -> list[tuple[int, int]]:
+    """Split sequences sorted by length (ascending) into runs ``[start, end)`` of at most ``max_rows`` and at most
+    ``max_tokens`` padded tokens (a single sequence always fits), padded to their longest, with the least total
+    cost: ``pass_cost`` per run plus its padded tokens (dynamic programming over the cut points)."""
     best, cut = [0.0] + [np.inf] * len(lengths), [0] * (len(lengths) + 1)
     for end in range(1, len(lengths) + 1):
-        for start in range(max(0, end - max_rows), end):
+        rows = min(max_rows, max(1, max_tokens // lengths[end - 1]))
+        for start in range(max(0, end - rows), end):
             cost = best[start] + pass_cost + (end - start) * lengths[end - 1]
             if cost < best[end]:
                 best[end], cut[end] = cost, start

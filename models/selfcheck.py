@@ -27,6 +27,9 @@ FILE = "selfcheck.json"
 # far below what a damaged or misread file does (0.1 and more).
 TOLERANCE = 1e-3
 QUANTIZED_TOLERANCE = 1e-2
+# Texts per forward pass when a self-check is made and replayed (as ``Predictor``'s default batch, one pass
+# for the 32 texts training stores): independent of how the loading caller batches.
+CHECK_BATCH = 32
 # Used when the caller gives no texts (e.g. a model saved outside training): Korean, English, mixed, long.
 DEFAULT_TEXTS = [
     "배송이 너무 늦어요. 2주째 기다리는 중입니다",
@@ -44,16 +47,23 @@ DEFAULT_TEXTS = [
 def make_self_check(predictor, texts: list[str] | None = None) -> dict:
     """Score ``texts`` (default: :data:`DEFAULT_TEXTS`) with ``predictor``: the expected probabilities."""
     texts = list(texts or DEFAULT_TEXTS)
-    probs = predictor.predict_proba(texts)
-    probs = {t: p.tolist() for t, p in probs.items()}
     reading = {"max_windows": predictor.tokenizer.max_windows, "window_tokens": predictor.tokenizer.window}
+    probs = replay(predictor, (reading["max_windows"], reading["window_tokens"]), texts)
+    probs = {t: p.tolist() for t, p in probs.items()}
     return {"tolerance": TOLERANCE, **reading, "texts": texts, "probs": probs}
 
 
 def replay(predictor, reading: tuple[int, int], texts: list[str]) -> dict:
-    """``texts`` scored as when the self-check was made: with its window cap and length (``models.tokens``)."""
-    with predictor.tokenizer.reading(*reading):
-        return predictor.predict_proba(texts)
+    """``texts`` scored as when the self-check was made: with its window cap and length (``models.tokens``), in
+    passes of :data:`CHECK_BATCH` texts sorted by length, whatever the predictor's own batching (dynamic int8
+    quantises activations per pass, so its probabilities depend on which texts share one)."""
+    passes = predictor.pass_cost, predictor.batch_size
+    predictor.pass_cost, predictor.batch_size = np.inf, CHECK_BATCH
+    try:
+        with predictor.tokenizer.reading(*reading):
+            return predictor.predict_proba(texts)
+    finally:
+        predictor.pass_cost, predictor.batch_size = passes
 
 
 def recorded_reading(check: dict, predictor) -> tuple[int, int]:

@@ -7,8 +7,8 @@ Limits, chosen so that any request within the per-item and per-request limits al
 
 - ``MAX_TEXT_CHARS`` characters (code points) per text: longer texts are rejected (HTTP 400, or a per-row
   error in the batch scorer) rather than silently cut; a text within the limit that needs more than the
-  model's ``max_length`` tokens is read whole in overlapping windows (``models.tokens``), up to
-  ``MAX_WINDOWS`` of them; one longer still is scored on what they hold and flagged ``"truncated": true``.
+  model's ``max_length`` tokens is read whole (``models.tokens``: passes of up to ``READ_LENGTH`` tokens, up to
+  ``MAX_WINDOWS`` windows); one longer still is scored on what they hold and flagged ``"truncated": true``.
   A text with no visible character (only whitespace, control or format characters such as zero-width
   spaces, U+202E or NUL) counts as empty.
 - ``MAX_ITEMS`` items per request, ids of at most ``MAX_ID_CHARS`` characters.

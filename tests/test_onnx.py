@@ -73,6 +73,8 @@ def test_onnx_length_bucketing_and_windows_leave_probabilities_as_they_were(expo
 
 def test_int8_is_verified_against_its_own_record(exported, tmp_path):
     assert Predictor.load(exported, backend="onnx-int8").backend == "onnx-int8"
+    one = Predictor.load(exported, backend="onnx-int8", batch_size=1)  # replayed in the record's passes
+    assert (one.batch_size, one.pass_cost) == (1, Predictor.load(exported, backend="onnx").pass_cost)
     damaged = tmp_path / "m"
     shutil.copytree(exported, damaged)
     check = json.loads((damaged / "selfcheck.json").read_text())

@@ -111,6 +111,9 @@ def test_length_batches_pay_for_their_own_texts():
     assert length_batches(lengths, max_rows=4, pass_cost=16) == [(0, 2), (2, 6), (6, 10), (10, 13)]
     assert length_batches([7] * 5, max_rows=32, pass_cost=0) in ([(0, 5)], [(i, i + 1) for i in range(5)])
     assert length_batches([], max_rows=8) == []
+    capped = length_batches([200] * 5, max_rows=32, max_tokens=400)  # at most 400 padded tokens a pass
+    assert len(capped) == 3 and all(b - a <= 2 for a, b in capped)
+    assert length_batches([900], max_rows=32, max_tokens=400) == [(0, 1)]  # one long text still runs
     for n in (1, 7, 40):
         runs = length_batches(sorted(np.random.default_rng(n).integers(3, 64, n).tolist()), max_rows=8)
         assert runs[0][0] == 0 and runs[-1][1] == n and all(a < b <= a + 8 for a, b in runs)
