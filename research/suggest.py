@@ -64,15 +64,20 @@ def model_outputs(predictor: Predictor, texts: list[str]) -> tuple[dict[str, np.
     """Calibrated probabilities per task and L2-normalised pooled embeddings, from one encoder pass in PyTorch
     (an ONNX graph gives head logits only; ONNX backends are gated against these float32 probabilities)."""
     model = predictor.torch_model()
-    hidden = model.encoder.config.hidden_size
-    pooled = np.zeros((len(texts), hidden), np.float32)
-    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-    ids = predictor.tokenizer([clean_text(t) for t in texts]).ids
+    pooled = np.zeros((len(texts), model.encoder.config.hidden_size), np.float32)
+    # Read as the predictor reads: every window of a text, its pooled vector the mean over them (the heads are
+    # linear, so the heads of that mean are the mean of the windows' logits the predictor uses).
+    windows = predictor.tokenizer([clean_text(t) for t in texts]).windows
+    flat = [(i, window) for i, text_windows in enumerate(windows) for window in text_windows]
+    order = sorted(range(len(flat)), key=lambda k: len(flat[k][1]))
     with torch.inference_mode():
         for start in range(0, len(order), predictor.batch_size):
             idx = order[start : start + predictor.batch_size]
-            input_ids, mask = pad_batch([ids[i] for i in idx], predictor.tokenizer.pad_id)
-            pooled[idx] = model.pool(torch.from_numpy(input_ids), torch.from_numpy(mask)).float().numpy()
+            input_ids, mask = pad_batch([flat[k][1] for k in idx], predictor.tokenizer.pad_id)
+            out = model.pool(torch.from_numpy(input_ids), torch.from_numpy(mask)).float().numpy()
+            for k, row in zip(idx, out):
+                pooled[flat[k][0]] += row
+    pooled /= np.array([len(w) for w in windows], np.float32)[:, None]
     with torch.inference_mode():
         logits = {name: head(torch.from_numpy(pooled)).numpy() for name, head in model.heads.items()}
     ngram = predictor.ngram.logits(texts) if predictor.ngram is not None else {}

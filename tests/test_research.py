@@ -133,11 +133,12 @@ def test_suggest_on_an_onnx_predictor_loads_pytorch_on_first_use(exported_model_
     from research.suggest import Pool, suggest
 
     predictor = Predictor.load(exported_model_dir)  # the exported model's default: an ONNX graph, no PyTorch module
-    assert predictor.model is None and predictor.backend == "onnx"
+    backend = predictor.backend
+    assert predictor.model is None and backend.startswith("onnx")
     texts = [r["text"] for r in synthetic_rows(12)]
     frame = suggest(predictor, Pool([str(i) for i in range(12)], texts, 0), 3)
     assert len(frame) == 3 and predictor.torch_model() is predictor.torch_model()  # loaded once
-    assert predictor.backend == "onnx"  # scoring stays on the backend it was loaded on
+    assert predictor.backend == backend  # scoring stays on the backend it was loaded on
 
 
 def test_a_suggest_csv_says_no_theme_as_the_training_reader_does(tmp_path):
