@@ -81,18 +81,26 @@ def test_a_body_that_stops_short_is_still_a_400():
     assert asyncio.run(call(guard, stall))[0] == 400
 
 
-def test_a_request_past_its_deadline_is_cancelled_and_gets_a_503_with_retry_after():
-    cancelled = asyncio.Event()
+def endless_app(cancelled: asyncio.Event, read_body: bool = False):
+    """An app that never answers and sets ``cancelled`` when its work is cancelled."""
 
-    async def slow_app(scope, receive, send) -> None:
+    async def app(scope, receive, send) -> None:
+        if read_body:
+            await receive()
         try:
             await asyncio.sleep(3600)
         except asyncio.CancelledError:
             cancelled.set()
             raise
 
+    return app
+
+
+def test_a_request_past_its_deadline_is_cancelled_and_gets_a_503_with_retry_after():
+    cancelled = asyncio.Event()
+
     async def main():
-        guard = RequestGuard(slow_app, 10_000, ROUTES, request_seconds=0.3)
+        guard = RequestGuard(endless_app(cancelled), 10_000, ROUTES, request_seconds=0.3)
         return await call(guard, body_once()), cancelled.is_set()
 
     (status, headers, sent), was_cancelled = asyncio.run(main())
@@ -104,16 +112,8 @@ def test_a_request_past_its_deadline_is_cancelled_and_gets_a_503_with_retry_afte
 def test_a_client_that_goes_away_cancels_its_request():
     cancelled = asyncio.Event()
 
-    async def slow_app(scope, receive, send) -> None:
-        await receive()
-        try:
-            await asyncio.sleep(3600)
-        except asyncio.CancelledError:
-            cancelled.set()
-            raise
-
     async def main():
-        guard = RequestGuard(slow_app, 10_000, ROUTES, request_seconds=60)
+        guard = RequestGuard(endless_app(cancelled, read_body=True), 10_000, ROUTES, request_seconds=60)
         result = await asyncio.wait_for(call(guard, body_once(disconnect_after=0.1)), 5)
         return result, cancelled.is_set()
 
