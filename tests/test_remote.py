@@ -61,7 +61,8 @@ def test_weights_trained_elsewhere_are_put_back_exactly(fitted, tiny_config):  #
     rows = load_file(str(pack / json.loads((pack / "tiny.json").read_text())["rows_file"]))
     n = int(rows["lengths"][0])
     trimmed_ids = rows["input_ids"][:n].long()[None]
-    full_ids = torch.tensor(saved.tokenizer([_first_text(config)]).ids)
+    with saved.tokenizer.reading(1, saved.max_length):  # one window of the training length, as packed
+        full_ids = torch.tensor(saved.tokenizer([_first_text(config)]).windows[0])
     assert full_ids.shape == trimmed_ids.shape
     with torch.no_grad():
         a = there(trimmed_ids, torch.ones_like(trimmed_ids))
