@@ -175,9 +175,7 @@ def load_other(ref: str | Path, model, batch_size: int):
 
     path, tag = resolve_model(ref)
     other = Predictor.load(path, batch_size=batch_size, tag=tag)
-    # Same heads and labels; the schema's alert and default threshold may differ (older models carry none).
-    heads = [[(t.name, t.type, t.labels) for t in m.schema.tasks] for m in (other, model)]
-    if heads[0] != heads[1]:
+    if not other.schema.same_labels(model.schema):
         raise EvaluationError(f"{ref}: its label schema differs from {model.tag}'s; models compare on the same labels")
     other.name = tag if tag != model.tag else f"{tag} (2)"
     return other

@@ -102,6 +102,11 @@ class LabelSchema:
     def dump(self, path: str | Path) -> None:
         Path(path).write_text(yaml.safe_dump(self.to_dict(), sort_keys=False, allow_unicode=True), encoding="utf-8")
 
+    def same_labels(self, other: LabelSchema) -> bool:
+        """The same heads, types and labels in the same order: two models' outputs compare row for row (the alert
+        and the default threshold may differ; models saved before the schema held them carry none)."""
+        return [(t.name, t.type, t.labels) for t in self.tasks] == [(t.name, t.type, t.labels) for t in other.tasks]
+
     @property
     def names(self) -> list[str]:
         return [t.name for t in self.tasks]

@@ -97,3 +97,12 @@ def test_the_project_references_nothing_outside_itself():
         if (ROOT / f).is_file() and outside.search((ROOT / f).read_text(encoding="utf-8", errors="replace"))
     ]
     assert not found, f"references outside the repository: {found}"
+
+
+def test_models_with_the_same_heads_compare_even_when_one_predates_the_alert_key():
+    current = LabelSchema.load()
+    older = LabelSchema(tasks=current.tasks)  # saved before labels.yaml held the alert
+    assert current.alert is not None and older.alert is None and older != current
+    assert older.same_labels(current)
+    fewer = LabelSchema(tasks=current.tasks[:-1])
+    assert not fewer.same_labels(current)
