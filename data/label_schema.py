@@ -1,4 +1,4 @@
-"""The label schema for the data scripts: ``data/labels.yaml`` read through ``models.schema``, as the model reads
+"""The label schema for the data scripts: ``data/labels.yaml`` read through ``voc.models.schema``, as the model reads
 it, so that no script keeps its own copy of a label list and a label added there reaches every script.
 
 A script under data/ puts this folder first on its path and imports what it needs::
@@ -14,8 +14,8 @@ from collections.abc import Iterable
 from pathlib import Path
 
 DATA = Path(__file__).resolve().parent
-sys.path.insert(0, str(DATA.parent))  # the repository root: models.schema
-from models.schema import LabelSchema  # noqa: E402
+sys.path.insert(0, str(DATA.parent))  # the repository root: voc.models.schema
+from voc.models.schema import LabelSchema  # noqa: E402
 
 SCHEMA = LabelSchema.load(DATA / "labels.yaml")
 FIELDS = tuple(SCHEMA.names)  # the label fields of a row, in the schema's order

@@ -5,16 +5,16 @@ Command line: ``voc evaluate --model voc-classifier:latest --data FILE... --repo
 
 Library API (what training calls after fitting; imports nothing from ``serving``, draws no plots)::
 
-    from evaluation import evaluate_files, metrics_table
+    from voc.evaluation import evaluate_files, metrics_table
 
-    metrics = evaluate_files(predictor, ["data/voc/test.jsonl"])   # a models.predictor.Predictor
+    metrics = evaluate_files(predictor, ["data/voc/test.jsonl"])   # a voc.models.predictor.Predictor
     metrics["systems"]["model"]["sentiment"]["macro_f1"]            # per head: accuracy, macro_f1, micro_f1,
                                                                     # per_label, confusion, calibration (ece)
     card_table = metrics_table(metrics)                             # Markdown table for the model card
 
 - :func:`evaluate_files` streams the files (memory bounded by the chunk), evaluates every head that the
-  files label and returns the metrics dict described in :mod:`evaluation.run`; pass ``baselines=`` (see
-  :func:`evaluation.baselines.build_baselines`) to compare, ``progress=False`` to silence the bar.
+  files label and returns the metrics dict described in :mod:`voc.evaluation.run`; pass ``baselines=`` (see
+  :func:`voc.evaluation.baselines.build_baselines`) to compare, ``progress=False`` to silence the bar.
 - :func:`metrics_table` renders the model's headline numbers (and the high-escalation precision/recall).
 - :func:`run_evaluation` is the full ``voc evaluate``: model by tag or path, baselines, metrics.json,
   report.md, report.html and the PNGs.
@@ -32,7 +32,7 @@ _HOME = {"evaluate_files": "run", "run_evaluation": "run", "metrics_table": "rep
 
 
 def __getattr__(name: str):
-    """Import on first use: ``voc --help`` loads ``evaluation.cli`` and must not pay for torch and sklearn."""
+    """Import on first use: ``voc --help`` loads ``voc.evaluation.cli`` and must not pay for torch and sklearn."""
     if name in _HOME:
         return getattr(importlib.import_module(f".{_HOME[name]}", __name__), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

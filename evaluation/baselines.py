@@ -1,6 +1,6 @@
 """Baselines the fine-tuned model must beat, built from the model's label schema (never a fixed label list).
 
-Each baseline is a *scorer* like :class:`models.predictor.Predictor`: ``predict_proba(texts)`` returns
+Each baseline is a *scorer* like :class:`voc.models.predictor.Predictor`: ``predict_proba(texts)`` returns
 ``{task: probabilities [n, n_labels]}`` in the schema's label order for the tasks it covers, and
 ``thresholds`` holds the multi-label operating points (the schema's default: baselines get no tuning). A task a
 baseline cannot cover is listed in its ``skipped`` with the reason.
@@ -10,7 +10,7 @@ baseline cannot cover is listed in its ``skipped`` with the reason.
 - ``tfidf``: TF-IDF over character n-grams within word boundaries (1-4, which handles Korean without a
   tokenizer) plus word uni/bigrams, then logistic regression; one-vs-rest for multi-label heads.
 - ``zero-shot``: cosine similarity between the backbone's sentence embedding and each label's
-  description (:mod:`evaluation.descriptions`), a softmax over labels for single-label heads and, per
+  description (:mod:`voc.evaluation.descriptions`), a softmax over labels for single-label heads and, per
   label of a multi-label head, a softmax between that label and "none of them".
 """
 
@@ -23,9 +23,8 @@ from pathlib import Path
 from typing import Protocol
 
 import numpy as np
-
-from models.data import iter_labelled
-from models.schema import LabelSchema, Task
+from voc.models.data import iter_labelled
+from voc.models.schema import LabelSchema, Task
 
 from .descriptions import describe, describe_none
 
@@ -169,7 +168,7 @@ class ZeroShotBaseline:
     name = "zero-shot"
 
     def __init__(self, schema: LabelSchema, backbone: str, prefix: str, max_length: int = 128):
-        from models.backbone import load_backbone
+        from voc.models.backbone import load_backbone
 
         self.schema = schema
         self.prefix, self.max_length = prefix, max_length
@@ -185,7 +184,7 @@ class ZeroShotBaseline:
 
     def _embed(self, texts: list[str]) -> np.ndarray:
         """Embeddings in input order, computed in length order so that batches carry little padding."""
-        from models.backbone import embed
+        from voc.models.backbone import embed
 
         order = np.argsort([len(t) for t in texts], kind="stable")
         ordered = [texts[i] for i in order]
@@ -216,7 +215,7 @@ def build_baselines(
     schema: LabelSchema, train_paths: list[Path], backbone: str, prefix: str, max_length: int = 128
 ) -> tuple[list[Scorer], dict]:
     """Every baseline that can be built, and a record of the training source and what was skipped and why."""
-    from models.backbone import BackboneError
+    from voc.models.backbone import BackboneError
 
     built: list[Scorer] = []
     record: dict = {"train": None, "skipped": {}}

@@ -9,8 +9,7 @@ only re-counts them, so 1,000 resamples of 50,000 rows take about a second per h
 from __future__ import annotations
 
 import numpy as np
-
-from models.predictor import single_decisions
+from voc.models.predictor import single_decisions
 
 from .calibration import N_BINS
 
@@ -25,7 +24,7 @@ def _f1(tp: np.ndarray, fp: np.ndarray, fn: np.ndarray) -> np.ndarray:
 
 
 def _bin_index(confidence: np.ndarray) -> np.ndarray:
-    """Right-closed equal-width bins, as in :func:`evaluation.calibration.reliability`."""
+    """Right-closed equal-width bins, as in :func:`voc.evaluation.calibration.reliability`."""
     return np.searchsorted(np.linspace(0.0, 1.0, N_BINS + 1)[1:-1], confidence, side="left")
 
 

@@ -9,7 +9,7 @@ DEFAULT_MODEL = "voc-classifier:latest"
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     """Evaluate a model (and its baselines) on labelled files and write metrics.json and the report."""
-    from models.paths import find_file
+    from voc.models.paths import find_file
 
     from .report import metrics_table, verdict
     from .run import run_evaluation
@@ -49,7 +49,7 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
 
 
 def add_commands(subparsers) -> None:
-    from serving.cli import add_backend_argument
+    from voc.serving.cli import add_backend_argument
 
     p = subparsers.add_parser(
         "evaluate",

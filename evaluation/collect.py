@@ -17,12 +17,11 @@ from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
-
-from models.data import DataError, count_rows, iter_labelled
-from models.errors import VocError
-from models.predictor import label_thresholds, single_decisions
-from models.schema import LabelSchema, Task
-from models.text import detect_language
+from voc.models.data import DataError, count_rows, iter_labelled
+from voc.models.errors import VocError
+from voc.models.predictor import label_thresholds, single_decisions
+from voc.models.schema import LabelSchema, Task
+from voc.models.text import detect_language
 
 from .baselines import Scorer
 

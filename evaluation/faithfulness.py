@@ -1,12 +1,12 @@
 """Is the evidence faithful? For each predicted label with evidence, delete its top span and, separately, a
 random span of as many words (seeded): the top span should lower the label's probability more.
 
-    python -m evaluation.faithfulness --model DIR_OR_TAG --data data/voc/test.jsonl [--seed 0] [--limit N]
+    python -m voc.evaluation.faithfulness --model DIR_OR_TAG --data data/voc/test.jsonl [--seed 0] [--limit N]
 
 Prints, per head and language, the cases, the share where the top span's drop beats the random span's
 (the target is at least 80%), and the median drops; also the explanation's cost per text beside plain
 scoring. Labels are the model's predictions (gold labels are not needed), explained as the service does
-(``models.evidence``: the predicted sentiment, each predicted theme, escalation unless low). A label without
+(``voc.models.evidence``: the predicted sentiment, each predicted theme, escalation unless low). A label without
 evidence, or a text with no other span of that many words, is counted apart, not as a case.
 """
 
@@ -19,9 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-
-from models.evidence import delete, explain, explained_labels, words
-from models.predictor import Predictor
+from voc.models.evidence import delete, explain, explained_labels, words
+from voc.models.predictor import Predictor
 
 from .collect import row_language
 
@@ -145,7 +144,7 @@ def markdown(run: Run) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m evaluation.faithfulness", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m voc.evaluation.faithfulness", description=__doc__.split("\n")[0])
     parser.add_argument("--model", required=True, help="model directory or store tag")
     parser.add_argument("--data", required=True, type=Path, help="JSONL with a text field per line")
     parser.add_argument("--seed", type=int, default=0, help="seed of the random spans (default: %(default)s)")
@@ -153,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="also write the table as JSON here")
     args = parser.parse_args(argv)
 
-    from models.store import resolve_model
+    from voc.models.store import resolve_model
 
     path, tag = resolve_model(args.model)
     predictor = Predictor.load(path, tag=tag)

@@ -19,9 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
-from models.paths import DATA
-from models.predictor import label_thresholds, single_decisions
+from voc.models.paths import DATA
+from voc.models.predictor import label_thresholds, single_decisions
 
 from .metrics import MAIN_METRIC
 from .run import evaluate_files

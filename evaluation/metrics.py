@@ -19,8 +19,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, multilabel_confusion_matrix
 from sklearn.metrics import precision_recall_fscore_support as prfs
-
-from models.predictor import single_decisions
+from voc.models.predictor import single_decisions
 
 from .calibration import reliability
 
@@ -52,7 +51,7 @@ def single_label_metrics(
     gold: np.ndarray, probs: np.ndarray, labels: tuple[str, ...], overrides: np.ndarray | None = None
 ) -> dict:
     """Metrics of a softmax head: ``gold`` holds label indices [n], ``probs`` is [n, len(labels)];
-    ``overrides`` are the model's per-label operating thresholds (``models.predictor.single_decisions``)."""
+    ``overrides`` are the model's per-label operating thresholds (``voc.models.predictor.single_decisions``)."""
     decided = single_decisions(probs, overrides if overrides is not None else np.full(len(labels), np.inf))
     per_label, macro = _label_table(labels, gold, decided, np.bincount(decided, minlength=len(labels)))
     return {

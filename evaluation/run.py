@@ -4,7 +4,7 @@ The metrics dict (also ``metrics.json``) holds everything the report shows, so a
 rebuilt from it alone:
 
 ``model``, ``data`` (files and rows), ``heads`` (evaluated with row counts, skipped with reasons),
-``systems`` (``model`` and each baseline -> head -> :mod:`evaluation.metrics` dict), ``comparison``
+``systems`` (``model`` and each baseline -> head -> :mod:`voc.evaluation.metrics` dict), ``comparison``
 (head -> baseline -> the model's margin on the head's main metric), ``alert`` (precision/recall per
 system of the model's alert label, e.g. escalation = high), ``by_language``, ``worst_errors`` (the
 model's), ``baselines`` (training source and what was skipped), ``throughput``.
@@ -17,10 +17,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-
-from models.artifact import alert_of
-from models.data import DataError, iter_labelled
-from models.paths import DATA
+from voc.models.artifact import alert_of
+from voc.models.data import DataError, iter_labelled
+from voc.models.paths import DATA
 
 from .baselines import Scorer
 from .bootstrap import HeadStats, intervals
@@ -170,8 +169,8 @@ def _is_bundled(path: Path) -> bool:
 
 def load_other(ref: str | Path, model, batch_size: int):
     """Another model to compare with ``model`` on the same rows; it must have the same heads and labels."""
-    from models.predictor import Predictor
-    from models.store import resolve_model
+    from voc.models.predictor import Predictor
+    from voc.models.store import resolve_model
 
     path, tag = resolve_model(ref)
     other = Predictor.load(path, batch_size=batch_size, tag=tag)
@@ -203,9 +202,9 @@ def run_evaluation(
     """Load a model (directory or store tag) on ``backend`` (``None``: the model's default), evaluate it and its
     baselines (and any ``compare`` models, with paired intervals on the difference), write metrics.json and the
     report."""
-    from models.backbone import DEFAULT_BACKBONE, text_prefix
-    from models.predictor import Predictor
-    from models.store import resolve_model
+    from voc.models.backbone import DEFAULT_BACKBONE, text_prefix
+    from voc.models.predictor import Predictor
+    from voc.models.store import resolve_model
 
     from .baselines import build_baselines
     from .report import write_report

@@ -3,7 +3,7 @@
 ``safetensors.numpy.save_file`` writes an array's raw buffer under its shape, so an array that is not
 C-ordered (a transposed view, or ``astype`` of one) is read back scrambled. Every numpy array the project
 saves goes through :func:`save_arrays`, which writes C-ordered copies; :func:`load_arrays` turns a
-truncated or garbled file into a :class:`~models.errors.ModelFileError` that names it.
+truncated or garbled file into a :class:`~voc.models.errors.ModelFileError` that names it.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ Layout::
 
     encoder/            Hugging Face checkpoint of the fine-tuned encoder + tokenizer (safetensors)
     heads.safetensors   the task heads
-    ngram.safetensors   the optional character/word n-gram part (models.ngram)
+    ngram.safetensors   the optional character/word n-gram part (voc.models.ngram)
     selfcheck.json      a few texts with the probabilities the model gave them when it was saved
     voc.json            format, schema, text prefix, max length, thresholds, temperatures, combination
                         weights, the alert label, training config, data hashes, metrics, seed and

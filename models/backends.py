@@ -1,13 +1,13 @@
 """Inference backends: what turns a padded batch of token ids into head logits, and nothing else.
 
 Tokenisation, the n-gram part, calibration and decisions are the same Python code for every backend
-(``models.predictor``); a backend only replaces "token ids -> head logits":
+(``voc.models.predictor``); a backend only replaces "token ids -> head logits":
 
 - ``torch``: the saved encoder and heads in PyTorch, float32 (the reference every other one is gated on);
 - ``torch-int8``: the same with the encoder's Linear layers in dynamic int8 (``torch.ao``);
 - ``onnx``: ``onnx/model.onnx``, the encoder and heads exported by ``voc export`` and fused by ONNX
   Runtime's transformer optimiser, float32;
-- ``onnx-int8``: ``onnx/model-int8.onnx``, the same graph with int8 weights (``models.onnx_export``).
+- ``onnx-int8``: ``onnx/model-int8.onnx``, the same graph with int8 weights (``voc.models.onnx_export``).
 
 The default is the one ``voc export`` chose (``voc.json`` ``backends.default``: the fastest that passed
 the accuracy gate), else ``torch`` when the model was never exported.

@@ -1,13 +1,13 @@
 """Evidence: which words made each predicted label, found by occlusion (deleting one word at a time).
 
-Occlusion asks the whole :class:`~models.predictor.Predictor` (encoder and n-gram part together, calibrated),
+Occlusion asks the whole :class:`~voc.models.predictor.Predictor` (encoder and n-gram part together, calibrated),
 so it explains the combined model as it is and needs nothing from its internals. Per text it scores one
 batch: the text and one copy per unit with that unit deleted. A unit's weight for a label is the drop in
 the label's calibrated probability when the unit is deleted.
 
 Units are whitespace-separated runs of the text as the user sent it (Korean eojeol, English words with
 their punctuation), so every offset indexes that original string (Python ``str`` indices: code points) even
-when cleaning (``models.text.clean_text``: NFC, strip, ``<s>``-style literals) changes its length. A text
+when cleaning (``voc.models.text.clean_text``: NFC, strip, ``<s>``-style literals) changes its length. A text
 with more than ``MAX_UNITS`` words is cut into ``MAX_UNITS`` contiguous groups of neighbouring words, which
 bounds the cost at ``MAX_UNITS + 1`` texts scored per explained text.
 

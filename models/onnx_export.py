@@ -4,7 +4,7 @@
 
 1. the ``VocClassifier`` (encoder, mean pooling, heads) traced by ``torch.onnx.export`` with eager attention
    (``input_ids``, ``attention_mask`` -> one logits output per task, batch and length dynamic), its word
-   embeddings trimmed to the pieces of Korean and English text (``models.vocab``: 2.4x fewer rows) behind a
+   embeddings trimmed to the pieces of Korean and English text (``voc.models.vocab``: 2.4x fewer rows) behind a
    lookup table in the graph, so that the graph takes the tokenizer's ids as they are;
 2. ``model.onnx``: that graph fused by ONNX Runtime's transformer optimiser (``model_type="bert"``:
    EmbedLayerNormalization, Attention, SkipLayerNormalization, BiasGelu);
@@ -47,7 +47,7 @@ class FlatLogits(torch.nn.Module):
 
 
 def trim_vocabulary(model, tokenizer, prefix: str) -> torch.Tensor:
-    """Keep only the embedding rows of ``models.vocab.kept_ids`` in ``model``; returns the id lookup table."""
+    """Keep only the embedding rows of ``voc.models.vocab.kept_ids`` in ``model``; returns the id lookup table."""
     from tokenizers import Tokenizer
 
     from .text import clean_text

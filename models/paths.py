@@ -1,10 +1,10 @@
 """Where voc finds its files, both from a checkout of the repository and from a plain ``pip install .``.
 
-- :data:`PACKAGE_ROOT`: the folder that holds ``voc.py`` and the packages: the repository root in a checkout
-  (or an editable install), ``site-packages`` in a plain install.
+- :data:`PACKAGE_ROOT`: the folder that holds voc's subpackages (``models/``, ``serving/``, ...): the repository
+  root in a checkout (or an editable install), ``site-packages/voc`` in a plain install.
 - :data:`CHECKOUT`: the repository root when running from a checkout, else ``None``.
 - The label schema is ``data/labels.yaml`` in the repository (the file to edit); a wheel carries a copy as
-  ``models/labels.yaml``, written by the build (``setup.py``), so an install needs no repository.
+  ``voc/models/labels.yaml``, written by the build (``setup.py``), so an install needs no repository.
 - The training configs are package data (``training/configs/*.yaml``): ``voc train --config default``.
 - The bundled data (``data/``, 35 MB) is not in the wheel. A relative path in a config or in ``voc evaluate
   --data``/``--train`` is looked up in the current directory, then in the checkout (:func:`find_file`), so

@@ -85,7 +85,7 @@ def length_batches(
 class Predictor:
     """A loaded model ready to score text (``predict_proba`` for arrays, ``predict`` for result dicts).
 
-    ``model`` is a ``VocClassifier`` (run in PyTorch) or a ``models.backends.Encoder``: a backend only turns
+    ``model`` is a ``VocClassifier`` (run in PyTorch) or a ``voc.models.backends.Encoder``: a backend only turns
     token ids into head logits; cleaning, tokenisation, the n-gram part, calibration and decisions are this
     class's, the same for every backend. Each text is cleaned once and tokenised once per call.
     """
@@ -124,8 +124,8 @@ class Predictor:
 
     @classmethod
     def load(cls, path: str | Path, backend: str | None = None, **kwargs) -> Predictor:
-        """Load a model directory on a backend (``models.backends.choose_backend``: the one asked for, else
-        ``$VOC_BACKEND``, else the model's default) and run its self-check (``models.selfcheck``: a model
+        """Load a model directory on a backend (``voc.models.backends.choose_backend``: the one asked for, else
+        ``$VOC_BACKEND``, else the model's default) and run its self-check (``voc.models.selfcheck``: a model
         that no longer scores as it did when saved is refused with ModelFileError). ONNX backends load
         neither PyTorch weights nor transformers; ``torch-int8`` is verified in float32, then quantised."""
         from .backends import ONNX_FILES, choose_backend
@@ -184,7 +184,7 @@ class Predictor:
         return out
 
     def read(self, windows: list[list[list[int]]]) -> dict[str, np.ndarray]:
-        """Head logits per text: the mean over its windows (``models.tokens``). The heads are linear, so this
+        """Head logits per text: the mean over its windows (``voc.models.tokens``). The heads are linear, so this
         equals the heads applied to the mean of the windows' pooled embeddings."""
         counts = np.array([len(w) for w in windows])
         flat = self.run_encoder([ids for text in windows for ids in text])
@@ -195,7 +195,7 @@ class Predictor:
 
     def analyse(self, texts: list[str]) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], list[bool]]:
         """The encoder's logits, the n-gram part's (``{}`` without one) and per text whether some of it was left
-        unread (longer than ``models.tokens.MAX_WINDOWS`` windows of ``READ_LENGTH`` tokens): each text cleaned
+        unread (longer than ``voc.models.tokens.MAX_WINDOWS`` windows of ``READ_LENGTH`` tokens): each text cleaned
         once and tokenised once."""
         cleaned = [clean_text(t) for t in texts]
         tokens = self.tokenizer(cleaned)
@@ -240,7 +240,7 @@ class Predictor:
 
     def predict(self, texts: list[str]) -> list[dict]:
         """One result per text, in order: ``{"language", <task>: {...}, ..., "truncated"}`` as in the HTTP
-        contract (``truncated``: the text was too long to be read whole, see ``models.tokens``; its start was)."""
+        contract (``truncated``: the text was too long to be read whole, see ``voc.models.tokens``; its start was)."""
         encoder, ngram, truncated = self.analyse(texts)
         probs = self.combine(encoder, ngram)
         return [

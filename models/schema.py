@@ -3,7 +3,7 @@
 It holds the tasks and their label sets, how each head turns probabilities into a decision (``Task.multi``,
 ``Task.default_threshold``) and the alert, the label that routes feedback to a human (``LabelSchema.alert``).
 Every other module asks it; none spells a label, a label set or a default threshold itself. A wheel carries it
-as ``models/labels.yaml`` (:mod:`models.paths`).
+as ``models/labels.yaml`` (:mod:`voc.models.paths`).
 
 The heads are built from it, so adding a theme is a line in the YAML plus labelled examples.
 """
@@ -31,7 +31,7 @@ class SchemaError(VocError, ValueError):
 @dataclass(frozen=True)
 class Task:
     """One head and how it decides: ``single`` picks exactly one label (softmax): the most probable, unless a
-    label reaches an operating threshold set for it (``models.predictor.single_decisions``); ``multi`` picks any
+    label reaches an operating threshold set for it (``voc.models.predictor.single_decisions``); ``multi`` picks any
     subset (a sigmoid each): every label whose probability reaches its threshold, ``threshold`` where none was
     tuned."""
 

@@ -2,7 +2,7 @@
 saved. Loading re-scores them and refuses a model that no longer agrees, so a damaged file, an array read
 in the wrong layout, or a library upgrade that changes results is caught before anything is served.
 
-Per backend (``models.backends``), on every load:
+Per backend (``voc.models.backends``), on every load:
 
 - ``torch`` and ``onnx`` (float32) must reproduce the probabilities saved from PyTorch float32 within
   ``TOLERANCE``: the exported graph is held to the same standard as the checkpoint;
@@ -54,7 +54,7 @@ def make_self_check(predictor, texts: list[str] | None = None) -> dict:
 
 
 def replay(predictor, reading: tuple[int, int], texts: list[str]) -> dict:
-    """``texts`` scored as when the self-check was made: with its window cap and length (``models.tokens``), in
+    """``texts`` scored as when the self-check was made: with its window cap and length (``voc.models.tokens``), in
     passes of :data:`CHECK_BATCH` texts sorted by length, whatever the predictor's own batching (dynamic int8
     quantises activations per pass, so its probabilities depend on which texts share one)."""
     passes = predictor.pass_cost, predictor.batch_size

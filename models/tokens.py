@@ -7,7 +7,7 @@ at most ``window`` tokens is one window, exactly as ``tokenizer(text, truncation
 encodes it. A longer one is read in overlapping windows of ``window`` tokens, each ``<s> prefix piece... </s>``
 (the specials and the model's text prefix, ``query: `` for e5, in every window; the text's pieces advancing
 by about half a window, evenly spaced so that the last window ends with the text), whose head logits the
-predictor averages (``models.predictor``). The work per text is capped at ``max_windows`` windows: a text that
+predictor averages (``voc.models.predictor``). The work per text is capped at ``max_windows`` windows: a text that
 would need more is read in ``max_windows`` windows side by side from its start (no overlap), and only then is
 some of it unread and ``truncated`` true. ``max_windows=1`` with ``window=max_length`` is the plain truncation
 of before.

@@ -1,6 +1,6 @@
 """``voc audit``: rows whose given label is most likely wrong, per head, ranked (cleanlab).
 
-Every row gets out-of-fold probabilities from the cheap model (``research.features``: logistic regression
+Every row gets out-of-fold probabilities from the cheap model (``voc.research.features``: logistic regression
 on the frozen backbone's embeddings, averaged with the character/word n-gram part), so no row is judged
 by a model that learned its label. cleanlab's confident learning then flags the rows whose label
 disagrees with what the rest of the data implies: ``cleanlab.filter.find_label_issues`` for single-label
@@ -17,11 +17,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-
-from models.backbone import DEFAULT_BACKBONE
-from models.data import iter_labelled
-from models.schema import LabelSchema, Task
-from serving.atomic import atomic_path
+from voc.models.backbone import DEFAULT_BACKBONE
+from voc.models.data import iter_labelled
+from voc.models.schema import LabelSchema, Task
+from voc.serving.atomic import atomic_path
 
 from .features import embed_texts, out_of_fold
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from models.backbone import DEFAULT_BACKBONE
-from serving.cli import DEFAULT_MODEL
+from voc.models.backbone import DEFAULT_BACKBONE
+from voc.serving.cli import DEFAULT_MODEL
 
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
@@ -84,10 +84,9 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
 
 def cmd_suggest(args: argparse.Namespace) -> int:
     from transformers.utils import logging as hf_logging
-
-    from models.errors import VocError
-    from models.predictor import Predictor
-    from models.store import resolve_model
+    from voc.models.errors import VocError
+    from voc.models.predictor import Predictor
+    from voc.models.store import resolve_model
 
     from .suggest import read_pool, suggest, write_suggestions
 
@@ -115,7 +114,7 @@ def cmd_suggest(args: argparse.Namespace) -> int:
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
-    from models.schema import DEFAULT_LABELS, LabelSchema
+    from voc.models.schema import DEFAULT_LABELS, LabelSchema
 
     from .audit import audit, write_audit
 

@@ -11,10 +11,10 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from evaluation.metrics import MAIN_METRIC
-from models.artifact import META_FILE
-from models.errors import ModelFileError
-from models.store import MODEL_NAME, resolve_model
+from voc.evaluation.metrics import MAIN_METRIC
+from voc.models.artifact import META_FILE
+from voc.models.errors import ModelFileError
+from voc.models.store import MODEL_NAME, resolve_model
 
 
 @dataclass

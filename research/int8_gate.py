@@ -1,8 +1,8 @@
 """The accuracy gate for int8 recipes of a model's fused float32 graph (docs/performance.md).
 
-``python -m research.int8_gate --model voc-classifier:latest --work /tmp/int8 [--recipes dyn dyn-pc-rr static]``
+``python -m voc.research.int8_gate --model voc-classifier:latest --work /tmp/int8 [--recipes dyn dyn-pc-rr static]``
 builds each recipe from ``onnx/model.onnx`` into ``--work`` (the model directory is only read) and gates it
-on the written and real validation files (``evaluation.gate``) against the float32 graph, which scores as
+on the written and real validation files (``voc.evaluation.gate``) against the float32 graph, which scores as
 ``torch`` does (agreement 1.000 in every export's gate).
 """
 
@@ -14,14 +14,14 @@ import random
 from functools import partial
 from pathlib import Path
 
-from evaluation.gate import VALIDATION_FILES, gate_table, run_gate
-from models import onnx_export
-from models.backends import OrtEncoder
-from models.paths import DATA
-from models.predictor import Predictor
-from models.store import resolve_model
-from models.text import clean_text
-from models.tokens import pad_batch
+from voc.evaluation.gate import VALIDATION_FILES, gate_table, run_gate
+from voc.models import onnx_export
+from voc.models.backends import OrtEncoder
+from voc.models.paths import DATA
+from voc.models.predictor import Predictor
+from voc.models.store import resolve_model
+from voc.models.text import clean_text
+from voc.models.tokens import pad_batch
 
 # Calibration text for the static recipe: training splits, so that the gate's validation files stay unseen.
 CALIBRATION = [DATA / "voc" / "train.jsonl", DATA / "real" / "airline_en" / "train.jsonl"]

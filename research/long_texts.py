@@ -1,7 +1,7 @@
 """How to read texts longer than the model's ``max_length``: the served reading against the alternatives.
 
-``python -m research.long_texts --model voc-classifier:latest`` scores each labelled file with the model as it
-serves (one pass of up to ``READ_LENGTH`` tokens, then windows of that length: ``models.tokens``) and with
+``python -m voc.research.long_texts --model voc-classifier:latest`` scores each labelled file with the model as it
+serves (one pass of up to ``READ_LENGTH`` tokens, then windows of that length: ``voc.models.tokens``) and with
 each alternative, beside it on the same rows with a paired 95% bootstrap interval:
 
 - ``truncated``: one window of the first ``max_length`` tokens (how texts were read before);
@@ -18,12 +18,11 @@ import argparse
 from pathlib import Path
 
 import numpy as np
-
-from evaluation.metrics import MAIN_METRIC
-from evaluation.run import evaluate_files
-from models.paths import DATA
-from models.predictor import Predictor
-from models.store import resolve_model
+from voc.evaluation.metrics import MAIN_METRIC
+from voc.evaluation.run import evaluate_files
+from voc.models.paths import DATA
+from voc.models.predictor import Predictor
+from voc.models.store import resolve_model
 
 FILES = [
     DATA / "real" / "shop_reviews_ko" / "test.jsonl",

@@ -1,5 +1,5 @@
 """Forward passes and padded tokens of ``length_batches`` against one padded pass per call, on the bundled test
-texts read in windows: ``python -m research.padding --model DIR|TAG [--call 32]`` (no encoder runs)."""
+texts read in windows: ``python -m voc.research.padding --model DIR|TAG [--call 32]`` (no encoder runs)."""
 
 from __future__ import annotations
 
@@ -7,11 +7,11 @@ import argparse
 import math
 import random
 
-from models.predictor import length_batches
-from models.store import resolve_model
-from models.text import clean_text
-from models.tokens import TextTokenizer
-from serving.bench import MIXED_FILES, read_texts
+from voc.models.predictor import length_batches
+from voc.models.store import resolve_model
+from voc.models.text import clean_text
+from voc.models.tokens import TextTokenizer
+from voc.serving.bench import MIXED_FILES, read_texts
 
 
 def main() -> None:
@@ -20,7 +20,7 @@ def main() -> None:
     parser.add_argument("--call", type=int, default=32, help="texts per predictor call (and windows per pass)")
     args = parser.parse_args()
     path, _ = resolve_model(args.model)
-    from models.artifact import read_meta
+    from voc.models.artifact import read_meta
 
     meta = read_meta(path)
     tokenizer = TextTokenizer.from_dir(path / "encoder", meta.get("text_prefix", ""), int(meta["max_length"]))

@@ -12,9 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-
-from models.predictor import label_thresholds
-from models.schema import LabelSchema, Task
+from voc.models.predictor import label_thresholds
+from voc.models.schema import LabelSchema, Task
 
 POOL_FACTOR = 5
 

@@ -1,12 +1,12 @@
 """Does labelling what ``voc suggest`` picks beat labelling random rows? A simulation on labelled data.
 
 The pool's labels are hidden; from a random seed set, each round adds ``step`` rows picked by
-uncertainty + diversity (``research.selection``, what ``voc suggest`` does) or at random, retrains the
-cheap model (``research.features.CheapModel``: logistic regression per head on the frozen default
+uncertainty + diversity (``voc.research.selection``, what ``voc suggest`` does) or at random, retrains the
+cheap model (``voc.research.features.CheapModel``: logistic regression per head on the frozen default
 backbone's embeddings) and measures it on the held-out file. Several random seeds give a mean and a
 spread. Prints a Markdown table and writes a PNG curve and the numbers as JSON::
 
-    python -m research.simulate --pool data/voc/train.jsonl --measure data/voc/validation.jsonl \\
+    python -m voc.research.simulate --pool data/voc/train.jsonl --measure data/voc/validation.jsonl \\
         --seed-size 100 --step 100 --rounds 8 --seeds 3 --out docs/figures/active_learning
 """
 
@@ -18,12 +18,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
-
-from evaluation.metrics import MAIN_METRIC, multi_label_metrics, single_label_metrics
-from models.backbone import DEFAULT_BACKBONE
-from models.data import iter_labelled
-from models.predictor import label_thresholds
-from models.schema import DEFAULT_LABELS, LabelSchema
+from voc.evaluation.metrics import MAIN_METRIC, multi_label_metrics, single_label_metrics
+from voc.models.backbone import DEFAULT_BACKBONE
+from voc.models.data import iter_labelled
+from voc.models.predictor import label_thresholds
+from voc.models.schema import DEFAULT_LABELS, LabelSchema
 
 from .features import CheapModel, embed_texts
 from .selection import select, uncertainty

@@ -1,11 +1,11 @@
 """``voc suggest``: from an unlabelled export, the rows whose labels would teach the model most.
 
 The model scores every row once (one encoder pass gives both its calibrated probabilities and its
-pooled embedding); ``research.selection`` picks uncertain rows that are not alike. The output is a file
+pooled embedding); ``voc.research.selection`` picks uncertain rows that are not alike. The output is a file
 to label: ``id``, ``text``, one empty column per task, the model's guesses (``guess_<task>``), the row's
 ``uncertainty`` and the ``reason`` it was picked. Filled in, it goes back with ``voc train --add-data``.
 
-A CSV is written as the training reader (``models.data``) reads it, so that a guess copied into its label
+A CSV is written as the training reader (``voc.models.data``) reads it, so that a guess copied into its label
 column means what it meant: themes ``|``-joined and "no theme" as ``[]`` (an empty cell there means "not
 labelled"), with a UTF-8 byte-order mark so that Excel shows Korean.
 """
@@ -18,15 +18,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
-
-from models.data import LABEL_SEPARATOR, NO_LABELS
-from models.predictor import Predictor, label_thresholds
-from models.schema import Task
-from models.text import clean_text
-from models.tokens import pad_batch
-from serving.atomic import atomic_path
-from serving.batch import ScoreError, file_format, read_chunks
-from serving.contract import text_problem
+from voc.models.data import LABEL_SEPARATOR, NO_LABELS
+from voc.models.predictor import Predictor, label_thresholds
+from voc.models.schema import Task
+from voc.models.text import clean_text
+from voc.models.tokens import pad_batch
+from voc.serving.atomic import atomic_path
+from voc.serving.batch import ScoreError, file_format, read_chunks
+from voc.serving.contract import text_problem
 
 from .selection import Pick, select, uncertainty
 
@@ -41,7 +40,7 @@ class Pool:
 
 
 def read_pool(source: Path, text_column: str, id_column: str | None, encoding: str = "utf-8") -> Pool:
-    """Rows with a text that can be scored (``serving.contract.text_problem``); the others are counted."""
+    """Rows with a text that can be scored (``voc.serving.contract.text_problem``); the others are counted."""
     if not source.is_file():
         raise ScoreError(f"{source}: no such file")
     ids, texts, skipped, row_no = [], [], 0, 0

@@ -2,7 +2,7 @@
 
 Every input row comes back, in order, with all its columns plus ``language``, one label column per task
 (``themes`` a list in JSONL and Parquet, ``|``-joined in CSV), one probability column per label
-(``sentiment.negative``, ...), with ``explain`` one evidence column per task (``serving.evidence_columns``),
+(``sentiment.negative``, ...), with ``explain`` one evidence column per task (``voc.serving.evidence_columns``),
 ``truncated`` and ``error`` (empty when the row scored). A row whose text
 cannot be scored (missing, not a string, empty, over ``MAX_TEXT_CHARS``; in JSONL a line that is blank, not a
 JSON object or holds a key twice) gets a message in ``error`` instead of predictions: output rows always equal
@@ -10,7 +10,7 @@ input rows.
 
 Every input column comes back as it was: CSV cells are read as text by Python's csv module (any size; CR, LF,
 quotes and NUL inside quoted cells kept; duplicate names kept) and written with CRLF record ends, JSONL values
-keep their JSON text (``serving.jsonvalues``: big integers, ``1`` vs ``1.0``, a key a line lacks), Parquet
+keep their JSON text (``voc.serving.jsonvalues``: big integers, ``1`` vs ``1.0``, a key a line lacks), Parquet
 columns keep their Arrow types (nested and binary ones written to CSV and JSONL as JSON). A JSONL column
 written to Parquet keeps its JSON type when it has one, else becomes its JSON text (mixed types, integers
 beyond 64 bits).
@@ -18,9 +18,9 @@ beyond 64 bits).
 The input streams in chunks of ``CHUNK_ROWS`` rows or about ``CHUNK_BYTES`` of input, whichever comes first,
 so memory does not grow with the file nor with its cells. The output
 and its summary are written to temporary files and renamed into place at the end: after Ctrl-C or a
-crash there is no file at the output path (``serving.atomic``).
+crash there is no file at the output path (``voc.serving.atomic``).
 
-Spreadsheets (``serving.formats``): a CSV's delimiter is detected (``,``, ``;``, tab, ``|``) unless given, and
+Spreadsheets (``voc.serving.formats``): a CSV's delimiter is detected (``,``, ``;``, tab, ``|``) unless given, and
 kept in CSV output; .xlsx in and out; CSV and .xlsx output are Excel-safe (no cell runs as a formula) unless
 ``excel_safe=False``.
 """
@@ -44,9 +44,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
-
-from models.errors import VocError
-from models.predictor import Predictor
+from voc.models.errors import VocError
+from voc.models.predictor import Predictor
 
 from .atomic import atomic_path
 from .contract import add_evidence, score_texts, text_problem
@@ -118,7 +117,7 @@ def read_chunks(
 ) -> Iterator[pd.DataFrame]:
     """The rows of ``path`` as DataFrames of at most ``chunk_rows`` rows and about ``chunk_bytes`` of input
     (at least one row a chunk; at least one chunk, maybe empty); ``delimiter``: a CSV's (``None``:
-    ``serving.formats.sniff_delimiter``)."""
+    ``voc.serving.formats.sniff_delimiter``)."""
     fmt, encoding = file_format(path), _reading(encoding)
     if fmt == "xlsx":
         yield from xlsx_chunks(path, chunk_rows, chunk_bytes)
@@ -372,7 +371,7 @@ def score_frame(
     """``frame`` (RangeIndex) with the predictions appended; rows that cannot be scored get ``error`` instead.
 
     ``progress(n)`` is called as rows are done: once per forward batch and once for the error rows.
-    ``explain``: add the ``evidence.<task>`` columns (``models.evidence``).
+    ``explain``: add the ``evidence.<task>`` columns (``voc.models.evidence``).
     """
     read_errors = frame.pop(_READ_ERROR).tolist() if _READ_ERROR in frame else [None] * len(frame)
     texts = [plain(t) for t in frame[text_column].tolist()]
@@ -420,7 +419,8 @@ def score_in_batches(predictor: Predictor, texts: list[str], progress: Callable[
 class ChunkWriter:
     """Appends scored chunks to one CSV, .xlsx, JSONL or Parquet file; a CSV starts with a UTF-8 byte-order mark
     when ``bom`` is set, so that Excel reads Korean text as UTF-8, and is separated by ``delimiter``.
-    ``excel_safe``: CSV and .xlsx text cells that Excel would run as formulas are kept text (``serving.formats``)."""
+    ``excel_safe``: CSV and .xlsx text cells that Excel would run as formulas are kept text
+    (``voc.serving.formats``)."""
 
     def __init__(
         self,
@@ -528,7 +528,7 @@ class ChunkWriter:
 
 
 def _excel_safe_cells(frame: pd.DataFrame) -> pd.DataFrame:
-    """``frame`` with every text cell that Excel would run as a formula made safe (``serving.formats.excel_safe``),
+    """``frame`` with every text cell that Excel would run as a formula made safe (``voc.serving.formats.excel_safe``),
     in the columns that may hold text (object or string dtype); by position: a CSV may have two of one name."""
     frame = frame.copy()
     for i, dtype in enumerate(frame.dtypes):
@@ -584,7 +584,7 @@ def score_file(
 
     ``progress``: show a progress bar (``None``: only on a terminal; with ``explain``, elsewhere a line on
     stderr every 30 s). ``date_column`` / ``group_column``: the summary's trend and breakdown;
-    ``date_options``: how to read the dates (``serving.dates``). ``bom``: start a CSV output with a UTF-8
+    ``date_options``: how to read the dates (``voc.serving.dates``). ``bom``: start a CSV output with a UTF-8
     byte-order mark (for Excel). ``explain``: add the evidence columns. ``delimiter``: a CSV input's
     (``None``: detected); a CSV output uses the same. ``excel_safe``: see ``ChunkWriter``.
     """
@@ -661,7 +661,7 @@ def score_chunks(
 ) -> Summary:
     """Score ``chunks`` (one file's, in order, its columns already checked by ``check_input``) into ``writer``;
     the summary of them, with their row and error counts. ``progress(n)`` and ``explain`` as in ``score_frame``.
-    The loop of ``voc score``, also run per shard by ``serving.distributed``."""
+    The loop of ``voc score``, also run per shard by ``voc.serving.distributed``."""
     summary = Summary.for_predictor(
         predictor,
         text_column=text_column,

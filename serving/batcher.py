@@ -91,7 +91,7 @@ class MicroBatcher(Generic[R]):
     async def run(self, work: Callable[[threading.Event], T], cost: int) -> T:
         """``work(cancelled)`` in the worker thread, alone, once ``cost`` forward passes of room are free in
         the queue (:class:`Overloaded` at once when they are not). ``cancelled`` is set when the caller stops
-        waiting; ``work`` should check it between steps and stop by raising (``models.evidence.Cancelled``)."""
+        waiting; ``work`` should check it between steps and stop by raising (``voc.models.evidence.Cancelled``)."""
         return await self._queue(_Job(cost, self._future(), work=work))
 
     @staticmethod

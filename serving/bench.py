@@ -10,7 +10,7 @@
    Korean, English and mixed, short and long), with the model's default backend and with ``--backend torch``:
    rows/s as it prints them (reading, scoring, writing and the summary; not the model's load).
 3. ``voc serve`` on a loopback port with the model's default backend: p50, p95, texts/s and errors at 1, 16
-   and 64 clients of one text each (``serving.loadtest``, the client on the same cores), and the service's
+   and 64 clients of one text each (``voc.serving.loadtest``, the client on the same cores), and the service's
    RSS after warm-up (all its processes, and the worker that holds the model).
 """
 
@@ -27,8 +27,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-
-from models.paths import DATA, PACKAGE_ROOT
+from voc.models.paths import DATA, PACKAGE_ROOT
 
 from .loadtest import run as load
 
@@ -59,7 +58,7 @@ def measure(backend: str, model_dir: Path, texts: list[str], singles: int) -> di
             engine.query(batch)
             return []
     else:
-        from models.predictor import Predictor
+        from voc.models.predictor import Predictor
 
         from .contract import score_texts
 
@@ -97,7 +96,15 @@ def decision(result: dict) -> str:
 
 
 def in_subprocess(backend: str, model_dir: Path, texts_file: Path, limit: int, singles: int) -> dict:
-    cmd = [sys.executable, "-m", "serving.bench", "--worker", backend, "--model-dir", str(Path(model_dir).resolve())]
+    cmd = [
+        sys.executable,
+        "-m",
+        "voc.serving.bench",
+        "--worker",
+        backend,
+        "--model-dir",
+        str(Path(model_dir).resolve()),
+    ]
     cmd += ["--texts", str(Path(texts_file).resolve()), "--limit", str(limit), "--singles", str(singles)]
     done = subprocess.run(cmd, cwd=PACKAGE_ROOT, capture_output=True, text=True, timeout=900)
     if done.returncode:
@@ -213,9 +220,9 @@ def run_bench(
     """Run everything and return the report (Markdown)."""
     import tempfile
 
-    from models.artifact import read_meta
-    from models.backends import choose_backend
-    from models.store import resolve_model
+    from voc.models.artifact import read_meta
+    from voc.models.backends import choose_backend
+    from voc.models.store import resolve_model
 
     model_dir, _ = resolve_model(model_ref)
     default = choose_backend(model_dir, read_meta(model_dir))
@@ -259,7 +266,7 @@ def run_bench(
 
 
 def main(argv: list[str] | None = None) -> None:
-    """The worker entry point (``python -m serving.bench --worker BACKEND ...``), one JSON line out."""
+    """The worker entry point (``python -m voc.serving.bench --worker BACKEND ...``), one JSON line out."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--worker", choices=BACKENDS, required=True)
     parser.add_argument("--model-dir", type=Path, required=True)

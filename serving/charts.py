@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 from .summary_render import FEW_ROWS
 
 if TYPE_CHECKING:
-    from models.schema import LabelSchema
+    from voc.models.schema import LabelSchema
 
     from .summary import Alert
     from .summary_render import ShareTable

@@ -10,8 +10,8 @@ import sys
 from pathlib import Path
 from typing import NoReturn
 
-from models.errors import VocError
-from models.paths import PACKAGE_ROOT
+from voc.models.errors import VocError
+from voc.models.paths import PACKAGE_ROOT
 
 DEFAULT_MODEL = os.environ.get("VOC_MODEL", "voc-classifier:latest")
 
@@ -131,7 +131,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
 
 def add_backend_argument(parser: argparse.ArgumentParser) -> None:
     """``--backend``: what runs the encoder (docs/performance.md); default ``$VOC_BACKEND``, else the model's."""
-    from models.backends import BACKENDS, ENV
+    from voc.models.backends import BACKENDS, ENV
 
     parser.add_argument(
         "--backend",
@@ -143,11 +143,10 @@ def add_backend_argument(parser: argparse.ArgumentParser) -> None:
 
 def cmd_serve(args: argparse.Namespace) -> NoReturn:
     """Load and self-check the model (a bad one ends here: one line, status 2), then become ``bentoml serve
-    serving.service:VocService`` with ``VOC_MODEL`` set and metrics of its own (exec: signals reach it)."""
+    voc.serving.service:VocService`` with ``VOC_MODEL`` set and metrics of its own (exec: signals reach it)."""
     from bentoml._internal.configuration.containers import BentoMLContainer
-
-    from models.predictor import Predictor
-    from models.store import resolve_model
+    from voc.models.predictor import Predictor
+    from voc.models.store import resolve_model
 
     from .launch import METRICS_DIR_ENV
 
@@ -159,7 +158,7 @@ def cmd_serve(args: argparse.Namespace) -> NoReturn:
     env.setdefault(METRICS_DIR_ENV, str(metrics_dir))
     if args.backend:
         env["VOC_BACKEND"] = args.backend
-    cmd = [sys.executable, "-m", "serving.launch", "serve", "serving.service:VocService"]
+    cmd = [sys.executable, "-m", "voc.serving.launch", "serve", "voc.serving.service:VocService"]
     cmd += ["--host", args.host, "--port", str(args.port), "--working-dir", str(PACKAGE_ROOT)]
     os.execve(sys.executable, cmd, env)
 
@@ -192,7 +191,7 @@ def print_warnings(report) -> None:
 
 def cmd_bench(args: argparse.Namespace) -> int:
     """Measure and print; nothing is asserted."""
-    from models.paths import NO_DATA_HINT
+    from voc.models.paths import NO_DATA_HINT
 
     from .bench import BACKENDS, DEFAULT_TEXTS, run_bench
 
@@ -242,9 +241,8 @@ def cmd_score(args: argparse.Namespace) -> int:
 def _score_locally(args: argparse.Namespace) -> int:
     """``voc score`` in this process: check the columns before the model loads, score, print one line."""
     from transformers.utils import logging as hf_logging
-
-    from models.predictor import Predictor
-    from models.store import resolve_model
+    from voc.models.predictor import Predictor
+    from voc.models.store import resolve_model
 
     from .batch import check_input, check_output, file_format, score_file
     from .dates import DateOptions

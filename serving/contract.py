@@ -7,7 +7,7 @@ Limits, chosen so that any request within the per-item and per-request limits al
 
 - ``MAX_TEXT_CHARS`` characters (code points) per text: longer texts are rejected (HTTP 400, or a per-row
   error in the batch scorer) rather than silently cut; a text within the limit that needs more than the
-  model's ``max_length`` tokens is read whole (``models.tokens``: passes of up to ``READ_LENGTH`` tokens, up to
+  model's ``max_length`` tokens is read whole (``voc.models.tokens``: passes of up to ``READ_LENGTH`` tokens, up to
   ``MAX_WINDOWS`` windows); one longer still is scored on what they hold and flagged ``"truncated": true``.
   A text with no visible character (only whitespace, control or format characters such as zero-width
   spaces, U+202E or NUL) counts as empty.
@@ -21,7 +21,7 @@ With ``"on_error": "item"`` a text that breaks a per-text limit (empty, too long
 in its slot and the other items are scored, as AWS Comprehend's batch calls do; by default
 (``"request"``) the whole request is refused with a 400.
 
-``"explain": true`` adds ``evidence`` to each scored result (``models.evidence``): the words behind each label.
+``"explain": true`` adds ``evidence`` to each scored result (``voc.models.evidence``): the words behind each label.
 """
 
 from __future__ import annotations
@@ -33,16 +33,15 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, create_model, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError, ValidationError
-
-from models.evidence import QUIET
-from models.evidence import explain as explain_labels
-from models.schema import LabelSchema, Task
-from models.text import LANGUAGES
+from voc.models.evidence import QUIET
+from voc.models.evidence import explain as explain_labels
+from voc.models.schema import LabelSchema, Task
+from voc.models.text import LANGUAGES
 
 from .explain_budget import EXPLAIN_LIMIT
 
 if TYPE_CHECKING:
-    from models.predictor import Predictor
+    from voc.models.predictor import Predictor
 
 MAX_TEXT_CHARS = 4000
 MAX_ITEMS = 64
@@ -315,5 +314,5 @@ def add_evidence(
     predictor: Predictor, texts: list[str], results: list[dict[str, Any]], **options: Any
 ) -> list[dict[str, Any]]:
     """``results`` (of ``texts``, in order) each with its ``evidence``; the predictions are left as they are.
-    ``options``: ``cancelled`` and ``progress`` of ``models.evidence.explain``."""
+    ``options``: ``cancelled`` and ``progress`` of ``voc.models.evidence.explain``."""
     return [{**r, "evidence": e} for r, e in zip(results, explain_labels(predictor, texts, results, **options))]

@@ -33,9 +33,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-
-from models.errors import VocError
-from models.paths import PACKAGE_ROOT
+from voc.models.errors import VocError
+from voc.models.paths import PACKAGE_ROOT
 
 from .atomic import atomic_path
 from .batch import (
@@ -143,10 +142,9 @@ class ShardScorer:
         bom: bool = True,
     ):
         import torch
-
-        from models.backends import THREADS_ENV
-        from models.predictor import Predictor
-        from models.store import resolve_model
+        from voc.models.backends import THREADS_ENV
+        from voc.models.predictor import Predictor
+        from voc.models.store import resolve_model
 
         torch.set_num_threads(1)  # one CPU per actor: the pool, not torch, uses the cores
         os.environ.setdefault(THREADS_ENV, "1")  # the ONNX backends' threads likewise
@@ -232,7 +230,7 @@ def score_sharded(
     (``auto``, ``ray://host:10001``); ``None`` starts a local Ray. A Ray already running in this process
     is used instead, and left running. ``backend``, ``date_column``, ``group_column``, ``bom``: as ``voc score``'s.
     """
-    from models.store import resolve_model
+    from voc.models.store import resolve_model
 
     if workers is not None and workers < 1:
         raise ScoreError("--workers must be at least 1")
@@ -309,7 +307,7 @@ def publish(staging: Path, parts: list[Path], output: Path, single: bool) -> Non
 
 
 def cmd_score_ray(args: argparse.Namespace) -> int:
-    """``voc score --engine ray`` (its options checked by ``serving.cli.cmd_score``): score the shards and print
+    """``voc score --engine ray`` (its options checked by ``voc.serving.cli.cmd_score``): score the shards and print
     one line (rows, errors, truncated rows, unreadable dates, rows/s, workers) after any warnings."""
     from .cli import print_warnings
 

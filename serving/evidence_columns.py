@@ -1,6 +1,6 @@
 """The batch scorer's evidence columns (``voc score --explain``): ``evidence.<task>``, one per task.
 
-A cell holds what the HTTP result's ``evidence`` holds for that task (``models.evidence``): a list of spans
+A cell holds what the HTTP result's ``evidence`` holds for that task (``voc.models.evidence``): a list of spans
 ``{"start", "end", "text", "weight"}`` for a single-label task, ``{label: [span, ...]}`` for a multi-label
 one. JSONL writes it as it is, CSV as a JSON string, Parquet as ``list<struct>`` (a multi-label task: a
 struct with one such list per label, null where the label was not predicted).
@@ -13,8 +13,7 @@ from typing import Any
 
 import pandas as pd
 import pyarrow as pa
-
-from models.schema import LabelSchema
+from voc.models.schema import LabelSchema
 
 PREFIX = "evidence."
 SPANS = pa.list_(

@@ -2,16 +2,16 @@
 explain work is capped by what it costs, in forward passes, and a request over the cap is refused at once
 (HTTP 413 with what to send instead) rather than answered after the timeout.
 
-A text costs ``1 + its words`` passes, at most ``MAX_UNITS + 1`` (``models.evidence.cost``: a longer text
+A text costs ``1 + its words`` passes, at most ``MAX_UNITS + 1`` (``voc.models.evidence.cost``: a longer text
 is explained in ``MAX_UNITS`` groups of words). ``MAX_EXPLAIN_PASSES`` per request keeps the largest explain
-request at half the service's queue (``serving.batcher``: the same forward-pass units), so that it and one
+request at half the service's queue (``voc.serving.batcher``: the same forward-pass units), so that it and one
 queued behind it finish inside the 25 s deadline on two CPU cores at about 15 passes/s (8 Korean items took
 6.7 s; docs/reliability.md has the measured figures).
 """
 
 from __future__ import annotations
 
-from models.evidence import MAX_UNITS, cost
+from voc.models.evidence import MAX_UNITS, cost
 
 MAX_EXPLAIN_PASSES = 128
 

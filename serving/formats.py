@@ -23,8 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-
-from models.errors import VocError
+from voc.models.errors import VocError
 
 DELIMITERS = (",", ";", "\t", "|")
 SNIFF_CHARS = 64 * 1024  # the header record must start within this much text

@@ -11,7 +11,7 @@ Every answer is ``{"error": "..."}`` with a message that says what to fix.
 
 Then it runs the request, bounded: a request with a body that has no answer ``request_seconds`` after it
 arrived is cancelled and answered 503 with ``Retry-After`` (before BentoML's own 30 s timeout, a 504), and
-one whose client goes away is cancelled at once. Cancelling reaches the model work (``serving.batcher``):
+one whose client goes away is cancelled at once. Cancelling reaches the model work (``voc.serving.batcher``):
 nothing keeps computing for a request nobody waits for.
 """
 

@@ -1,5 +1,5 @@
 """The service in its own words: ``/`` says what it does with a curl example, ``/docs`` is Swagger UI over
-``/docs.json`` (``serving.openapi``); ``DESCRIPTION`` and ``STATUS_CODES`` are shared by both.
+``/docs.json`` (``voc.serving.openapi``); ``DESCRIPTION`` and ``STATUS_CODES`` are shared by both.
 
 BentoML serves its generic Swagger page at ``/``; a Starlette app mounted at ``/`` (BentoML checks mounted
 apps before its own index route) replaces it.

@@ -1,4 +1,4 @@
-"""``python -m serving.launch serve ...``: the ``bentoml`` command with a Prometheus folder of this service's own.
+"""``python -m voc.serving.launch serve ...``: the ``bentoml`` command with a Prometheus folder of this service's own.
 
 BentoML 1.4.39 keeps the metrics of every service on a host in one folder (``$BENTOML_HOME/
 prometheus_multiproc_dir``) and empties it whenever a service starts, so starting a second service

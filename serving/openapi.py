@@ -6,7 +6,7 @@ route uses, only 400/404/500 with a 400 ``detail`` typed as a string) and offers
 :class:`DescribedService` keeps what BentoML says about its operator routes (``/healthz``, ...) and writes
 the rest: voc's version and licence, the request and response models of each API (``/classify``'s are built
 from the model's label schema at start-up), the error bodies the service sends and every status code
-``/classify`` can answer (``serving.home.STATUS_CODES``). JSON Schema 2020-12 as pydantic writes it is
+``/classify`` can answer (``voc.serving.home.STATUS_CODES``). JSON Schema 2020-12 as pydantic writes it is
 OpenAPI 3.1's own schema dialect, so the models go in unchanged.
 """
 
@@ -19,8 +19,7 @@ import bentoml
 import yaml
 from pydantic import BaseModel, create_model
 from pydantic.json_schema import GenerateJsonSchema, models_json_schema
-
-from models.paths import package_version
+from voc.models.paths import package_version
 
 from .batcher import Overloaded
 from .contract import MAX_BODY_BYTES, REQUEST_TIMEOUT_SECONDS
@@ -35,7 +34,7 @@ LICENSE = {"name": "Apache-2.0", "identifier": "Apache-2.0"}  # pyproject.toml's
 SERVER = {"url": "/", "description": "this service (the host that serves this document)"}
 # The body of each status code, when it is not ErrorMessage (200: the API's own response model).
 BODIES: dict[int, type[BaseModel]] = {400: BadRequest}
-# What the service answers with each error status (serving.guard, serving.batcher, BentoML's own); 413 and 503
+# What the service answers with each error status (voc.serving.guard, voc.serving.batcher, BentoML's own); 413 and 503
 # have a second cause each (the explain budget, the 25 s deadline), described in STATUS_CODES.
 ERROR_EXAMPLES = {
     408: f"request body still arriving after {BODY_SECONDS:.0f} s (65,536 bytes so far): send the whole body at once",

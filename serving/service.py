@@ -1,10 +1,10 @@
-"""The helpdesk's HTTP service: ``POST /classify`` scores feedback in real time (``bentoml serve serving.service``).
+"""The helpdesk's HTTP service: ``POST /classify`` scores feedback in real time (``bentoml serve voc.serving.service``).
 
 Contract (docs/http-api.md): ``{"items": [{"id": "T-1042", "text": "..."}]}`` ->
 ``{"results": [{"id", "language", <one entry per head>, "truncated"}, ...], "model": tag}``, one result per
 item in request order, ``id`` echoed (``null`` when not sent). The response model has one field per head of
-the served model's label schema (``serving.contract.response_model``), so a head added to labels.yaml is in
-the answer and in ``/docs.json`` (``serving.openapi``) with no code change.
+the served model's label schema (``voc.serving.contract.response_model``), so a head added to labels.yaml is in
+the answer and in ``/docs.json`` (``voc.serving.openapi``) with no code change.
 
 Model: ``$VOC_MODEL``, a store tag (default ``voc-classifier:latest``) or a model directory.
 ``$VOC_BACKEND`` picks the inference backend (``torch``, ``torch-int8``, ``onnx``, ``onnx-int8``; default:
@@ -12,30 +12,30 @@ the model's own, chosen by ``voc export``'s accuracy gate: docs/performance.md).
 sets torch's intra-op threads, ``$VOC_THREADS`` ONNX Runtime's (default: one per core).
 
 Bad input answers 4xx with a message that says what to fix, never 5xx, and is logged as one WARNING line
-without the request's text (``serving.logs``):
+without the request's text (``voc.serving.logs``):
 
 - 400: empty text or text with no visible characters, text over ``MAX_TEXT_CHARS`` characters, no items or
   more than ``MAX_ITEMS``, unknown fields, wrong JSON shape or types, invalid JSON, a body that is not UTF-8
   or starts with a byte-order mark, a body shorter than its Content-Length;
 - 404: a path the service does not have; 415: a body that is not ``application/json``;
-- 413: a body over ``MAX_BODY_BYTES``; 408: a body still arriving 10 s after the request began (``serving.guard``).
+- 413: a body over ``MAX_BODY_BYTES``; 408: a body still arriving 10 s after the request began (``voc.serving.guard``).
 
-A 400 from validation says in one line what to fix (``serving.validation``), ``detail`` lists each problem.
+A 400 from validation says in one line what to fix (``voc.serving.validation``), ``detail`` lists each problem.
 
 Overload: when more than ``$VOC_MAX_QUEUE_TEXTS`` forward passes of work (default ``MAX_QUEUE_TEXTS``: one per
 text to score, 1 + its words per text to explain) already wait for the model, a request gets 503 with
-``Retry-After`` at once (``serving.batcher``). A request unanswered 25 s after it arrived is cancelled and
-gets 503 too, one whose client went away is cancelled (``serving.guard``): no model work outlives its request.
+``Retry-After`` at once (``voc.serving.batcher``). A request unanswered 25 s after it arrived is cancelled and
+gets 503 too, one whose client went away is cancelled (``voc.serving.guard``): no model work outlives its request.
 
 A model that cannot be loaded stops the whole server at once (exit status 2) with one line naming the
 file, instead of BentoML restarting the worker forever.
 
-A text over the model's ``max_length`` tokens is read whole in overlapping windows (``models.tokens``); one
+A text over the model's ``max_length`` tokens is read whole in overlapping windows (``voc.models.tokens``); one
 too long even for those is flagged ``"truncated": true``. Concurrent requests share forward passes
-(``serving.batcher``: what queues while one batch runs goes into the next, up to ``MAX_BATCH_TEXTS`` texts).
-``"explain": true`` adds each result's ``evidence`` (``models.evidence``): a job of its own in the same queue,
-within a per-request budget (``serving.explain_budget``: over it, 413 with how many items fit).
-``/healthz``, ``/livez`` and ``/readyz`` come from BentoML; ``/metrics`` (Prometheus) from ``serving.metrics``,
+(``voc.serving.batcher``: what queues while one batch runs goes into the next, up to ``MAX_BATCH_TEXTS`` texts).
+``"explain": true`` adds each result's ``evidence`` (``voc.models.evidence``): a job of its own in the same queue,
+within a per-request budget (``voc.serving.explain_budget``: over it, 413 with how many items fit).
+``/healthz``, ``/livez`` and ``/readyz`` come from BentoML; ``/metrics`` (Prometheus) from ``voc.serving.metrics``,
 with label sets bounded by the routes and the model's schema.
 """
 
@@ -54,13 +54,12 @@ os.environ.setdefault("BENTOML_DO_NOT_TRACK", "True")
 import bentoml  # noqa: E402
 from pydantic import BaseModel  # noqa: E402
 from starlette.responses import JSONResponse  # noqa: E402
-
-from models.artifact import read_meta  # noqa: E402
-from models.errors import VocError  # noqa: E402
-from models.evidence import cost as explain_cost  # noqa: E402
-from models.predictor import Predictor  # noqa: E402
-from models.schema import LabelSchema  # noqa: E402
-from models.store import MODEL_NAME, looks_like_path, resolve_model  # noqa: E402
+from voc.models.artifact import read_meta  # noqa: E402
+from voc.models.errors import VocError  # noqa: E402
+from voc.models.evidence import cost as explain_cost  # noqa: E402
+from voc.models.predictor import Predictor  # noqa: E402
+from voc.models.schema import LabelSchema  # noqa: E402
+from voc.models.store import MODEL_NAME, looks_like_path, resolve_model  # noqa: E402
 
 from . import logs  # noqa: E402
 from .batcher import MicroBatcher, Overloaded  # noqa: E402
@@ -88,7 +87,7 @@ THREADS_ENV = "VOC_TORCH_THREADS"
 QUEUE_ENV = "VOC_MAX_QUEUE_TEXTS"
 # Texts merged into one batch across requests (a request's own items are never split).
 MAX_BATCH_TEXTS = 64
-# A merged batch runs as forward passes of texts of similar length (``models.predictor.length_batches``),
+# A merged batch runs as forward passes of texts of similar length (``voc.models.predictor.length_batches``),
 # at most this many windows each: the 1,281 bundled test texts in calls of 32 took 241 passes, in calls of
 # 8 543, both padded only ~1.03x (docs/performance.md).
 FORWARD_BATCH = 32
@@ -142,11 +141,11 @@ def model_schema() -> tuple[LabelSchema, dict]:
 
 
 SCHEMA, THRESHOLDS = model_schema()
-# /classify's answer: one field per head of the model's schema (serving.contract.response_model).
+# /classify's answer: one field per head of the model's schema (voc.serving.contract.response_model).
 ClassifyResponse: type[BaseModel] = io_model(response_model(SCHEMA, THRESHOLDS))
 
 
-# BentoML's own HTTP metrics are off: they label every requested path (serving.metrics).
+# BentoML's own HTTP metrics are off: they label every requested path (voc.serving.metrics).
 @bentoml.asgi_app(pages, path="/", name="pages")
 @bentoml.service(
     name="voc",

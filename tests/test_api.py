@@ -49,7 +49,7 @@ def model_with_ngram(tiny_model_dir, tmp_path_factory):
     """The tiny model with an n-gram part, as every trained model has (the weights leave it out of the scores)."""
     import shutil
 
-    from models.ngram import NgramModel
+    from voc.models.ngram import NgramModel
 
     path = tmp_path_factory.mktemp("ngram") / "model"
     shutil.copytree(tiny_model_dir, path)
@@ -81,7 +81,7 @@ def test_explain_adds_the_evidence_the_http_service_gives(tiny_model_dir):
 
 
 def test_the_module_shows_its_public_api_its_version_and_the_models_tag(tiny_model_dir):
-    from models.paths import package_version
+    from voc.models.paths import package_version
 
     assert dir(voc) == sorted(["Classifier", "load", "__version__"])
     assert voc.__version__ == package_version() != "unknown"

@@ -10,9 +10,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-
-from models.data import DataError, iter_labelled, load_labelled
-from models.schema import LabelSchema
+from voc.models.data import DataError, iter_labelled, load_labelled
+from voc.models.schema import LabelSchema
 
 ROOT = Path(__file__).resolve().parents[1]
 VOC = ROOT / "data" / "voc"

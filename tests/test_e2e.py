@@ -17,11 +17,10 @@ import httpx
 import numpy as np
 import pandas as pd
 import pytest
-
-from models.backends import ONNX_FILES
-from models.data import iter_labelled
-from models.predictor import Predictor
-from models.schema import LabelSchema
+from voc.models.backends import ONNX_FILES
+from voc.models.data import iter_labelled
+from voc.models.predictor import Predictor
+from voc.models.schema import LabelSchema
 
 REPO = Path(__file__).resolve().parents[1]
 SCHEMA = LabelSchema.load()
@@ -38,7 +37,7 @@ def store(exported_model_dir, tmp_path_factory) -> dict[str, str]:
     work = tmp_path_factory.mktemp("e2e")
     env = {k: v for k, v in os.environ.items() if k not in ("VOC_MODEL", "VOC_BACKEND", "VOC_QUANTIZE")}
     env.update(BENTOML_HOME=str(work / "bentoml"), VOC_HOME=str(work / "voc-home"), HF_HUB_OFFLINE="1")
-    code = "import sys; from models.store import register; print(register(sys.argv[1]))"
+    code = "import sys; from voc.models.store import register; print(register(sys.argv[1]))"
     done = subprocess.run([sys.executable, "-c", code, str(exported_model_dir)], env=env, **TEXT)
     assert done.returncode == 0, done.stderr
     env["TAG"] = done.stdout.strip()
@@ -201,7 +200,7 @@ def test_models_lists_the_store_and_diffs(store, exported_model_dir):
 @pytest.mark.integration
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_serve_answers_one_request(store, exported_model_dir, tmp_path, backend):
-    from serving.reliability.server import voc_serve
+    from voc.serving.reliability.server import voc_serve
 
     env = {**store, "VOC_BACKEND": backend or ""}
     with voc_serve("voc-classifier:latest", Path(store["BENTOML_HOME"]), tmp_path / "serve.log", env) as served:

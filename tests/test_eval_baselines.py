@@ -4,10 +4,9 @@ import json
 
 import numpy as np
 import pytest
-
-from evaluation.baselines import MajorityBaseline, TfidfBaseline, TrainingData, ZeroShotBaseline, build_baselines
-from evaluation.run import PUBLIC_DATA, VOC_TRAIN, default_train_files
-from models.schema import LabelSchema
+from voc.evaluation.baselines import MajorityBaseline, TfidfBaseline, TrainingData, ZeroShotBaseline, build_baselines
+from voc.evaluation.run import PUBLIC_DATA, VOC_TRAIN, default_train_files
+from voc.models.schema import LabelSchema
 
 # (Korean, English, sentiment, themes, escalation): words that give each label away
 TEMPLATES = [

@@ -8,13 +8,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 from test_eval_baselines import synthetic_rows, write_jsonl
+from voc.evaluation import evaluate_files, metrics_table, run_evaluation
+from voc.evaluation.benchmarks import Benchmark, run_benchmarks
+from voc.evaluation.collect import EvaluationError
+from voc.models.data import DataError
+from voc.models.predictor import Predictor
 
 import voc
-from evaluation import evaluate_files, metrics_table, run_evaluation
-from evaluation.benchmarks import Benchmark, run_benchmarks
-from evaluation.collect import EvaluationError
-from models.data import DataError
-from models.predictor import Predictor
 
 SECTIONS = (
     "## Heads",
@@ -184,7 +184,7 @@ def test_evaluation_imports_no_serving_code():
 
 def test_the_report_claims_only_what_its_intervals_show():
     """Issue 22 (5): "The model beats every baseline" beside escalation vs tfidf +3.2 [-1.4, +8.4]."""
-    from evaluation.report import comparison_sentence
+    from voc.evaluation.report import comparison_sentence
 
     def cmp(margin, low, high):
         return {

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from models.evidence import MAX_UNITS
-from serving.contract import LIMITS
-from serving.explain_budget import MAX_EXPLAIN_PASSES, explain_problem
+from voc.models.evidence import MAX_UNITS
+from voc.serving.contract import LIMITS
+from voc.serving.explain_budget import MAX_EXPLAIN_PASSES, explain_problem
 
 LONG = " ".join(["단어"] * 2000)  # 4,000 characters, far more words than MAX_UNITS
 

@@ -1,5 +1,5 @@
-"""A plain (non-editable) install: what the wheel carries, how paths resolve without a checkout, and the
-guard against a user's own ``models/`` or ``serving/`` folder shadowing voc's packages."""
+"""A plain (non-editable) install: what the wheel carries (one import package, ``voc``), how paths resolve
+without a checkout, and that a user's own ``models/`` or ``serving/`` folder cannot shadow voc's code."""
 
 from __future__ import annotations
 
@@ -12,9 +12,8 @@ import zipfile
 from pathlib import Path
 
 import pytest
-
-from models import paths
-from training.config import ConfigError, TrainConfig, load_config
+from voc.models import paths
+from voc.training.config import ConfigError, TrainConfig, load_config
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -45,7 +44,7 @@ def test_relative_files_are_found_in_the_current_directory_first_then_the_checko
 
 
 def test_an_install_finds_the_packaged_label_schema_and_writes_beside_the_current_directory(tmp_path, monkeypatch):
-    packaged = tmp_path / "site-packages" / "models" / "labels.yaml"
+    packaged = tmp_path / "site-packages" / "voc" / "models" / "labels.yaml"
     packaged.parent.mkdir(parents=True)
     shutil.copy(ROOT / "data" / "labels.yaml", packaged)
     monkeypatch.setattr(paths, "CHECKOUT", None)
@@ -83,57 +82,70 @@ def test_training_without_the_bundled_data_says_what_to_do(tmp_path, monkeypatch
 # --- the wheel ----------------------------------------------------------------------------------------------
 
 
-@pytest.mark.skipif(importlib.util.find_spec("setuptools") is None, reason="needs setuptools to build the wheel")
-def test_the_wheel_carries_the_label_schema_the_configs_and_the_templates(tmp_path):
-    """Built offline from a copy of the sources (the build writes build/ and *.egg-info beside them)."""
+def build_wheel(tmp_path: Path) -> Path:
+    """The wheel, built offline from a copy of the sources (the build writes build/ and *.egg-info beside them)."""
     src = tmp_path / "src"
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
     (src / "data").mkdir(parents=True)
-    for name in ("pyproject.toml", "setup.py", "MANIFEST.in", "README.md", "voc.py", "data/labels.yaml"):
+    for name in ("pyproject.toml", "setup.py", "MANIFEST.in", "README.md", "data/labels.yaml"):
         shutil.copy(ROOT / name, src / name)
-    for package in ("models", "training", "evaluation", "serving", "research"):
+    for package in ("voc", "models", "training", "evaluation", "serving", "research"):
         shutil.copytree(ROOT / package, src / package, ignore=ignore)
     cmd = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", str(src), "-w"]
     done = subprocess.run([*cmd, str(tmp_path / "dist")], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     (wheel,) = (tmp_path / "dist").glob("voc-*.whl")
+    return wheel
+
+
+@pytest.mark.skipif(importlib.util.find_spec("setuptools") is None, reason="needs setuptools to build the wheel")
+def test_the_wheel_installs_one_import_package_with_the_schema_the_configs_and_the_templates(tmp_path):
+    wheel = build_wheel(tmp_path)
     with zipfile.ZipFile(wheel) as z:
         names = set(z.namelist())
-        assert z.read("models/labels.yaml") == (ROOT / "data" / "labels.yaml").read_bytes()
+        assert z.read("voc/models/labels.yaml") == (ROOT / "data" / "labels.yaml").read_bytes()
         for config in (ROOT / "training" / "configs").glob("*.yaml"):
-            assert z.read(f"training/configs/{config.name}") == config.read_bytes()
+            assert z.read(f"voc/training/configs/{config.name}") == config.read_bytes()
         for template in (ROOT / "serving" / "templates").iterdir():
-            assert f"serving/templates/{template.name}" in names
-    assert {"voc.py", "models/paths.py", "serving/service.py", "serving/reliability/__init__.py"} <= names
-    assert not [n for n in names if n.startswith(("data/", "tests/"))]
+            assert f"voc/serving/templates/{template.name}" in names
+        (top_level,) = [n for n in names if n.endswith(".dist-info/top_level.txt")]
+        assert z.read(top_level).decode().split() == ["voc"]
+    assert {
+        "voc/__init__.py",
+        "voc/models/paths.py",
+        "voc/serving/service.py",
+        "voc/serving/reliability/__init__.py",
+    } <= names
+    assert not [n for n in names if not n.startswith(("voc/", "voc-"))]  # no generic top-level name
 
-
-# --- shadowing ----------------------------------------------------------------------------------------------
-
-
-def run_python(cwd: Path, *args: str) -> subprocess.CompletedProcess:
-    """``python ARGS`` in ``cwd`` with this checkout's voc importable (as an install would make it)."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "BENTOML_DO_NOT_TRACK": "True"}
-    env.pop("PYTHONSAFEPATH", None)
-    return subprocess.run([sys.executable, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
-
-
-@pytest.mark.parametrize("shadow", ["models/__init__.py", "serving.py"])
-def test_a_users_own_models_package_in_the_current_directory_gives_a_clear_import_error(tmp_path, shadow):
-    (tmp_path / shadow).parent.mkdir(parents=True, exist_ok=True)
-    (tmp_path / shadow).write_text("")
-    name = Path(shadow).parts[0].removesuffix(".py")
-    done = run_python(tmp_path, "-c", "import voc")
-    assert done.returncode == 1
-    last = done.stderr.strip().splitlines()[-1]
-    assert last.startswith(f"ImportError: voc's package '{name}' is shadowed: Python finds {tmp_path / name}")
-    assert "python -P" in last and "rename it" in last
-    # The fix it names works: -P leaves the current directory off sys.path.
-    assert run_python(tmp_path, "-P", "-c", "import voc, models.paths").returncode == 0
-
-
-def test_import_voc_works_elsewhere_and_beside_a_plain_folder_of_the_same_name(tmp_path):
-    (tmp_path / "serving").mkdir()  # no __init__.py: a namespace folder never hides a regular package
-    done = run_python(tmp_path, "-c", "import voc, serving.cli; print(voc.__version__, serving.cli.__file__)")
+    # Installed into a folder of its own, it imports from there, beside a user's own models/ and serving/.
+    target, work = tmp_path / "site", tmp_path / "work"
+    pip = [sys.executable, "-m", "pip", "install", "--no-deps", "--no-index", "-q", "--target", str(target)]
+    assert subprocess.run([*pip, str(wheel)], capture_output=True, timeout=300).returncode == 0
+    for shadow in ("models/__init__.py", "serving/__init__.py"):
+        (work / shadow).parent.mkdir(parents=True, exist_ok=True)
+        (work / shadow).write_text("raise ImportError('the user package was imported')\n")
+    code = "import voc.models.paths as p, voc.serving.contract; print(p.__file__, p.DEFAULT_LABELS.is_file())"
+    done = run_python(work, target, "-c", code)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.split()[-1] == str(ROOT / "serving" / "cli.py")
+    assert done.stdout.split() == [str(target / "voc" / "models" / "paths.py"), "True"]
+
+
+def run_python(cwd: Path, path: Path, *args: str) -> subprocess.CompletedProcess:
+    """``python ARGS`` in ``cwd`` with voc importable from ``path`` (a checkout or an install target)."""
+    env = {**os.environ, "PYTHONPATH": str(path), "BENTOML_DO_NOT_TRACK": "True"}
+    env.pop("PYTHONSAFEPATH", None)
+    return subprocess.run([sys.executable, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
+
+
+def test_a_checkout_imports_beside_a_users_own_models_and_serving_packages(tmp_path, tiny_model_dir):
+    for shadow in ("models/__init__.py", "serving/__init__.py", "serving.py"):
+        (tmp_path / shadow).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / shadow).write_text("raise ImportError('the user package was imported')\n")
+    code = (
+        "import voc, voc.serving.cli; clf = voc.load(__import__('sys').argv[1]); "
+        "print(voc.serving.cli.__file__, clf(['good'])[0]['sentiment']['label'] in ('negative', 'neutral', 'positive'))"
+    )
+    done = run_python(tmp_path, ROOT, "-c", code, str(tiny_model_dir))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split()[-2:] == [str(ROOT / "serving" / "cli.py"), "True"]

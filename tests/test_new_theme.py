@@ -9,13 +9,13 @@ import pandas as pd
 import pytest
 import yaml
 from test_training import ROWS, tiny_config, write_jsonl  # noqa: F401 (tiny_config: a fixture)
+from voc.models.data import DataError, iter_labelled, sha256_file
+from voc.models.predictor import Predictor
+from voc.models.schema import DEFAULT_LABELS, LabelSchema
+from voc.serving.contract import response_model, score_texts
+from voc.training.config import ConfigError, add_data, load_config
 
 import voc
-from models.data import DataError, iter_labelled, sha256_file
-from models.predictor import Predictor
-from models.schema import DEFAULT_LABELS, LabelSchema
-from serving.contract import response_model, score_texts
-from training.config import ConfigError, add_data, load_config
 
 NEW = "price"
 PRICE_ROWS = [
@@ -107,7 +107,7 @@ def test_a_bad_added_file_stops_training_before_it_starts(tmp_path, tiny_backbon
 
 
 def test_the_alert_label_is_read_from_the_model():
-    from models.artifact import alert_of
+    from voc.models.artifact import alert_of
 
     schema = LabelSchema.load().to_dict()
     assert alert_of({"alert": "escalation.high", "schema": schema}) == ("escalation", "high")

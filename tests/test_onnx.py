@@ -8,11 +8,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-from evaluation.gate import MAX_DROP_POINTS, PREFERENCE, gate_table, run_gate
-from models.backends import ONNX_FILES
-from models.errors import ModelFileError
-from models.predictor import Predictor
+from voc.evaluation.gate import MAX_DROP_POINTS, PREFERENCE, gate_table, run_gate
+from voc.models.backends import ONNX_FILES
+from voc.models.errors import ModelFileError
+from voc.models.predictor import Predictor
 
 REPO = Path(__file__).resolve().parents[1]
 TEXTS = ["배송이 늦어요", "great support, thanks", "환불 해주세요 refund please", "ok", "a " * 200]
@@ -31,7 +30,7 @@ def validation(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def exported(tiny_model_dir, validation, tmp_path_factory) -> Path:
-    from training.export import export_model
+    from voc.training.export import export_model
 
     path = tmp_path_factory.mktemp("exported") / "tiny"
     shutil.copytree(tiny_model_dir, path)

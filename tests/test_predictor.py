@@ -1,8 +1,7 @@
 import numpy as np
 import pytest
-
-from models.artifact import ModelFileError, load_model
-from models.predictor import Predictor, calibrated_probs
+from voc.models.artifact import ModelFileError, load_model
+from voc.models.predictor import Predictor, calibrated_probs
 
 TEXTS = ["배송이 늦어요", "great support, thanks", "환불 해주세요 refund please", "ok"]
 
@@ -56,7 +55,7 @@ def test_loading_a_non_model_directory_says_what_to_do(tmp_path):
 
 
 def test_register_and_resolve_from_store(tiny_model_dir):
-    from models.store import ModelNotFoundError, register, resolve_model
+    from voc.models.store import ModelNotFoundError, register, resolve_model
 
     tag = register(tiny_model_dir, metadata={"note": "test"})
     assert tag.startswith("voc-classifier:")
@@ -70,8 +69,7 @@ def test_register_and_resolve_from_store(tiny_model_dir):
 
 def test_interrupted_registration_leaves_nothing_in_store(tiny_model_dir, monkeypatch):
     import bentoml
-
-    from models import store
+    from voc.models import store
 
     def entries() -> list[str]:
         return [str(m.tag) for m in bentoml.models.list() if m.tag.name == "voc-classifier"]
@@ -90,7 +88,7 @@ def test_alert_decision_is_monotonic_in_its_probability():
     """The issue's pair: P(high) 0.363 was `high` (the argmax) and 0.3785 `medium` (under the 0.38 threshold,
     outvoted); now `high` iff P(high) >= 0.38, else the likelier of the rest, so sorting by P(high) never
     puts a `medium` above a `high`."""
-    from models.predictor import single_decisions
+    from voc.models.predictor import single_decisions
 
     overrides = np.array([np.inf, np.inf, 0.38])
     probs = np.array([[0.300, 0.337, 0.363], [0.2215, 0.40, 0.3785], [0.1, 0.5, 0.4], [0.5, 0.2, 0.3]])
@@ -103,7 +101,7 @@ def test_alert_decision_is_monotonic_in_its_probability():
 
 
 def test_length_batches_pay_for_their_own_texts():
-    from models.predictor import length_batches
+    from voc.models.predictor import length_batches
 
     lengths = [5] * 10 + [60] * 3
     runs = length_batches(lengths, max_rows=32, pass_cost=16)

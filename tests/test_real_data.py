@@ -9,9 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from models.data import iter_labelled
-from models.schema import LabelSchema
+from voc.models.data import iter_labelled
+from voc.models.schema import LabelSchema
 
 REAL = Path(__file__).resolve().parents[1] / "data" / "real"
 SETS = ("airline_en", "shop_reviews_ko", "complaints_xci_en")

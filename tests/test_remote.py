@@ -9,10 +9,9 @@ import pytest
 import torch
 from safetensors.torch import load_file
 from test_training import tiny_config  # noqa: F401  (the fixture: a seconds-long run on the tiny backbone)
-
-from models.predictor import Predictor
-from training import remote, train
-from training.config import ConfigError, load_config
+from voc.models.predictor import Predictor
+from voc.training import remote, train
+from voc.training.config import ConfigError, load_config
 
 
 @pytest.fixture()
@@ -46,8 +45,7 @@ def test_weights_trained_elsewhere_are_put_back_exactly(fitted, tiny_config):  #
 
     # Rebuild the trimmed model from the pack and the returned files, as it stood on the other machine.
     from transformers import AutoConfig, AutoModel
-
-    from models.classifier import VocClassifier
+    from voc.models.classifier import VocClassifier
 
     encoder = AutoModel.from_config(AutoConfig.from_pretrained(str(pack)), add_pooling_layer=False)
     state = load_file(str(pack / "backbone.safetensors"))
@@ -89,7 +87,7 @@ def test_a_pack_needs_frozen_word_embeddings(tiny_config, tmp_path):  # noqa: F8
 
 def _first_text(config) -> str:
     """The first training row's cleaned text, as the pack encoded it."""
-    from models.schema import LabelSchema
-    from models.text import clean_text
+    from voc.models.schema import LabelSchema
+    from voc.models.text import clean_text
 
     return clean_text(remote.training_rows(config, LabelSchema.load())[0]["text"])

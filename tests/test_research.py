@@ -9,11 +9,11 @@ import numpy as np
 import pandas as pd
 import pytest
 from test_eval_baselines import synthetic_rows, write_jsonl
+from voc.models.data import iter_labelled
+from voc.models.schema import LabelSchema
+from voc.research.selection import head_uncertainty, select
 
 import voc
-from models.data import iter_labelled
-from models.schema import LabelSchema
-from research.selection import head_uncertainty, select
 
 SCHEMA = LabelSchema.load()
 
@@ -63,7 +63,7 @@ def test_voc_suggest_writes_a_file_ready_to_label(tiny_model_dir, tmp_path, caps
 
 
 def test_voc_audit_ranks_flipped_labels_first(tiny_backbone, tmp_path):
-    from research.audit import audit, write_audit
+    from voc.research.audit import audit, write_audit
 
     rows = synthetic_rows(80)
     flipped = {4: "positive", 21: "negative", 42: "positive"}  # each differs from its template
@@ -84,7 +84,7 @@ def test_voc_audit_ranks_flipped_labels_first(tiny_backbone, tmp_path):
 
 
 def test_voc_models_lists_versions_and_diffs_two(tiny_model_dir, tmp_path, capsys):
-    from models.store import register
+    from voc.models.store import register
 
     other = tmp_path / "other"
     shutil.copytree(tiny_model_dir, other)
@@ -114,7 +114,7 @@ def test_voc_models_lists_versions_and_diffs_two(tiny_model_dir, tmp_path, capsy
 
 
 def test_simulation_prints_a_table_and_writes_a_curve(tiny_backbone, tmp_path, capsys):
-    from research import simulate
+    from voc.research import simulate
 
     pool = write_jsonl(tmp_path / "pool.jsonl", synthetic_rows(60))
     measure = write_jsonl(tmp_path / "measure.jsonl", synthetic_rows(24, offset=100))
@@ -129,8 +129,8 @@ def test_simulation_prints_a_table_and_writes_a_curve(tiny_backbone, tmp_path, c
 
 
 def test_suggest_on_an_onnx_predictor_loads_pytorch_on_first_use(exported_model_dir):
-    from models.predictor import Predictor
-    from research.suggest import Pool, suggest
+    from voc.models.predictor import Predictor
+    from voc.research.suggest import Pool, suggest
 
     predictor = Predictor.load(exported_model_dir)  # the exported model's default: an ONNX graph, no PyTorch module
     backend = predictor.backend
@@ -146,7 +146,7 @@ def test_a_suggest_csv_says_no_theme_as_the_training_reader_does(tmp_path):
     labeller who copies the guesses keeps the row's theme signal; the file starts with a BOM for Excel."""
     from types import SimpleNamespace
 
-    from research.suggest import write_suggestions
+    from voc.research.suggest import write_suggestions
 
     guesses = {"guess_sentiment": ["neutral", "negative"], "guess_themes": [[], ["speed", "trust"]]}
     guesses["guess_escalation"] = ["low", "high"]

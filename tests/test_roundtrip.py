@@ -13,15 +13,14 @@ import pandas as pd
 import pytest
 import torch
 from test_training import ROWS, write_jsonl
-
-from models.arrays import load_arrays, save_arrays
-from models.artifact import ModelFileError, load_model, save_model
-from models.backbone import load_backbone
-from models.classifier import VocClassifier
-from models.ngram import NgramModel
-from models.predictor import Predictor
-from models.schema import LabelSchema
-from models.selfcheck import FILE as SELF_CHECK_FILE
+from voc.models.arrays import load_arrays, save_arrays
+from voc.models.artifact import ModelFileError, load_model, save_model
+from voc.models.backbone import load_backbone
+from voc.models.classifier import VocClassifier
+from voc.models.ngram import NgramModel
+from voc.models.predictor import Predictor
+from voc.models.schema import LabelSchema
+from voc.models.selfcheck import FILE as SELF_CHECK_FILE
 
 TEXTS = [
     "배송이 2주째 안 와요 환불해 주세요",

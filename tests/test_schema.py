@@ -11,8 +11,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-
-from models.schema import DEFAULT_THRESHOLD, LabelSchema, SchemaError, Task
+from voc.models.schema import DEFAULT_THRESHOLD, LabelSchema, SchemaError, Task
 
 ROOT = Path(__file__).resolve().parents[1]
 RAW = yaml.safe_load((ROOT / "data" / "labels.yaml").read_text(encoding="utf-8"))
@@ -49,7 +48,7 @@ def test_a_bad_alert_or_threshold_is_refused_with_what_to_fix(change, fragment):
 
 def test_the_themes_threshold_in_labels_yaml_is_the_one_every_decision_uses(tiny_model_dir):
     """Change the default theme threshold in the schema a model carries: the predictor decides by it."""
-    from models.predictor import Predictor
+    from voc.models.predictor import Predictor
 
     predictor = Predictor.load(tiny_model_dir)
     predictor.thresholds = {}

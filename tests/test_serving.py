@@ -11,15 +11,14 @@ from pathlib import Path
 
 import httpx
 import pytest
-
-from models.schema import LabelSchema
-from serving.contract import MAX_BODY_BYTES, MAX_ID_CHARS, MAX_ITEMS, MAX_TEXT_CHARS
-from serving.explain_budget import MAX_EXPLAIN_PASSES
-from serving.guard import BODY_IDLE_SECONDS
-from serving.reliability import Tally
-from serving.reliability.http_cases import CASES, check_log, largest_explain, run_http_cases
-from serving.reliability.server import voc_serve
-from serving.reliability.soak import corrupt_model_serve, explain_burst
+from voc.models.schema import LabelSchema
+from voc.serving.contract import MAX_BODY_BYTES, MAX_ID_CHARS, MAX_ITEMS, MAX_TEXT_CHARS
+from voc.serving.explain_budget import MAX_EXPLAIN_PASSES
+from voc.serving.guard import BODY_IDLE_SECONDS
+from voc.serving.reliability import Tally
+from voc.serving.reliability.http_cases import CASES, check_log, largest_explain, run_http_cases
+from voc.serving.reliability.server import voc_serve
+from voc.serving.reliability.soak import corrupt_model_serve, explain_burst
 
 REPO = Path(__file__).resolve().parents[1]
 SCHEMA = LabelSchema.load()  # the tiny model's heads are built from the bundled schema
@@ -28,7 +27,7 @@ TEXTS = ["배송이 2주째 안 와요. 환불해 주세요", "the agent was kin
 
 @pytest.fixture(scope="module")
 def service(tiny_model_dir, tmp_path_factory):
-    """A running service (``serving.reliability.server.Served``) and its BentoML home; stopped after the module."""
+    """A running service (``voc.serving.reliability.server.Served``) and its BentoML home; stopped after the module."""
     home, log = tmp_path_factory.mktemp("bentoml"), tmp_path_factory.mktemp("serve") / "serve.log"
     with voc_serve(tiny_model_dir, home, log) as server:
         yield server, home
@@ -119,7 +118,7 @@ def test_unknown_paths_are_404_and_share_one_metrics_label(url):
 
 
 def test_answers_are_counted_per_label_of_the_schema_and_request_size(url):
-    from models.schema import LabelSchema
+    from voc.models.schema import LabelSchema
 
     classify(url, {"items": [{"text": t} for t in TEXTS]})
     metrics = httpx.get(f"{url}/metrics").text
@@ -312,7 +311,7 @@ def test_openapi_describes_typed_results_with_examples(url):
 
 
 def test_openapi_is_the_services_own_with_its_version_limits_labels_and_real_status_codes(url):
-    from models.paths import package_version
+    from voc.models.paths import package_version
 
     spec = httpx.get(f"{url}/docs.json").json()
     assert spec["info"]["version"] == package_version() != "unknown"
@@ -387,10 +386,9 @@ def test_home_page_and_docs_are_the_services_own(url):
 def tiny_model_with_schema(backbone: str, schema: LabelSchema, path: Path) -> Path:
     """A tiny random model (as conftest's ``tiny_model_dir``) whose heads are ``schema``'s."""
     import torch
-
-    from models.artifact import save_model
-    from models.backbone import load_backbone
-    from models.classifier import VocClassifier
+    from voc.models.artifact import save_model
+    from voc.models.backbone import load_backbone
+    from voc.models.classifier import VocClassifier
 
     torch.manual_seed(0)
     encoder, tokenizer = load_backbone(backbone)

@@ -6,8 +6,7 @@ import asyncio
 import threading
 
 import pytest
-
-from serving.batcher import MicroBatcher, Overloaded
+from voc.serving.batcher import MicroBatcher, Overloaded
 
 
 def test_concurrent_calls_share_batches_and_get_their_own_results():

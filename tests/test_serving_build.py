@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from models.paths import package_version
+from voc.models.paths import package_version
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -15,7 +15,7 @@ REPO = Path(__file__).resolve().parents[1]
 def test_bentoml_build_works_offline(tiny_model_dir, bentoml_home):
     # Register in a subprocess too: BentoML caches its store location per process, whatever BENTOML_HOME says later.
     env = {**os.environ, "BENTOML_HOME": str(bentoml_home), "PIP_NO_INDEX": "1"}
-    code = f"from models.store import register; print(register({str(tiny_model_dir)!r}))"
+    code = f"from voc.models.store import register; print(register({str(tiny_model_dir)!r}))"
     registered = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True)
     assert registered.returncode == 0, registered.stderr[-3000:]
     tag = registered.stdout.strip().splitlines()[-1]
@@ -30,7 +30,7 @@ def test_bentoml_build_works_offline(tiny_model_dir, bentoml_home):
     assert done.returncode == 0, done.stderr[-3000:]
     bento = next(p for p in (bentoml_home / "bentos" / "voc").iterdir() if p.is_dir())
     info = (bento / "bento.yaml").read_text()
-    assert tag in info and "serving.service:VocService" in info
+    assert tag in info and "voc.serving.service:VocService" in info
     assert (bento / "env" / "python" / "requirements.txt").read_text().count("==") > 50
     assert (bento / "src" / "serving" / "service.py").is_file()
     openapi = (bento / "apis" / "openapi.yaml").read_text()  # the service's own document, as /docs.json serves it

@@ -9,11 +9,10 @@ import logging
 import re
 
 import pytest
-
-from serving import logs
-from serving.guard import RequestGuard
-from serving.metrics import REQUESTS, HttpMetrics
-from serving.openapi import ERROR_EXAMPLES
+from voc.serving import logs
+from voc.serving.guard import RequestGuard
+from voc.serving.metrics import REQUESTS, HttpMetrics
+from voc.serving.openapi import ERROR_EXAMPLES
 
 ROUTES = {"/classify"}
 

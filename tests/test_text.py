@@ -1,8 +1,7 @@
 import unicodedata
 
 import pytest
-
-from models.text import clean_text, detect_language
+from voc.models.text import clean_text, detect_language
 
 
 def test_clean_text_composes_decomposed_korean():

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from models import ngram, predictor
-from models.predictor import Predictor
-from models.tokens import MAX_WINDOWS, READ_LENGTH, TextTokenizer, window_length, window_starts
-from serving.contract import score_texts
+from voc.models import ngram, predictor
+from voc.models.predictor import Predictor
+from voc.models.tokens import MAX_WINDOWS, READ_LENGTH, TextTokenizer, window_length, window_starts
+from voc.serving.contract import score_texts
 
 SHORT, LONG = "배송이 늦어요", " ".join(["the order was late and the agent was rude"] * 20)
 # The tiny encoder has 128 positions, so it reads windows of 128 tokens (``window_length``): MEDIUM needs 3
@@ -112,8 +111,8 @@ def test_a_self_check_made_before_windows_still_verifies(tiny_model_dir, tmp_pat
     import json
     import shutil
 
-    from models.errors import ModelFileError
-    from models.selfcheck import FILE
+    from voc.models.errors import ModelFileError
+    from voc.models.selfcheck import FILE
 
     old = tmp_path / "old"
     shutil.copytree(tiny_model_dir, old)
@@ -131,7 +130,7 @@ def test_a_self_check_made_before_windows_still_verifies(tiny_model_dir, tmp_pat
 
 
 def test_words_past_the_first_window_count_and_evidence_offsets_hold(scorer):
-    from models.evidence import delete, explain, words
+    from voc.models.evidence import delete, explain, words
 
     text = MEDIUM + " 환불 refund now!"
     start, end = words(text)[-1]

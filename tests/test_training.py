@@ -6,11 +6,10 @@ import json
 
 import numpy as np
 import pytest
-
-from models.predictor import Predictor
-from training.calibration import fit_combination, tune_thresholds
-from training.config import ConfigError, load_config
-from training.data import IGNORE, encode_rows, length_grouped_batches
+from voc.models.predictor import Predictor
+from voc.training.calibration import fit_combination, tune_thresholds
+from voc.training.config import ConfigError, load_config
+from voc.training.data import IGNORE, encode_rows, length_grouped_batches
 
 ROWS = [
     {
@@ -82,8 +81,8 @@ def test_bundled_configs_parse():
 
 
 def test_bad_label_fails_before_training(tmp_path, tiny_config, monkeypatch):
-    from models.data import DataError
-    from training import train, trainer
+    from voc.models.data import DataError
+    from voc.training import train, trainer
 
     bad = write_jsonl(tmp_path / "bad.jsonl", [*ROWS, {"text": "hmm", "sentiment": "angry"}])
     config = load_config(None, [*tiny_config, f"train=[{bad}]"])
@@ -94,8 +93,7 @@ def test_bad_label_fails_before_training(tmp_path, tiny_config, monkeypatch):
 
 def test_missing_labels_are_masked(tiny_backbone):
     from transformers import AutoTokenizer
-
-    from models.schema import LabelSchema
+    from voc.models.schema import LabelSchema
 
     schema = LabelSchema.load()
     rows = [{"text": "좋아요", "sentiment": "positive", "themes": None, "escalation": None}]
@@ -129,7 +127,7 @@ def test_tune_thresholds_finds_the_separating_point():
 
 
 def test_train_end_to_end_is_reproducible(tiny_config, tmp_path):
-    from training import train
+    from voc.training import train
 
     first = train.main(load_config(None, tiny_config))
     meta1 = json.loads((tmp_path / "model" / "voc.json").read_text())
@@ -148,8 +146,8 @@ def test_train_end_to_end_is_reproducible(tiny_config, tmp_path):
 
 
 def test_alert_threshold_reaches_the_recall_target():
-    from models.predictor import single_decisions
-    from training.calibration import alert_threshold
+    from voc.models.predictor import single_decisions
+    from voc.training.calibration import alert_threshold
 
     # Two of four "high" rows are out-voted by "medium" under argmax.
     probs = np.array([[0.1, 0.3, 0.6], [0.2, 0.5, 0.3], [0.1, 0.6, 0.3], [0.1, 0.2, 0.7], [0.8, 0.15, 0.05]])
@@ -161,7 +159,7 @@ def test_alert_threshold_reaches_the_recall_target():
 
 
 def test_test_texts_are_never_trained_on(tiny_config, tmp_path, capsys):
-    from training import train
+    from voc.training import train
 
     # The test file repeats two training texts (as a public train split may hold a real-text test row).
     test = write_jsonl(tmp_path / "test2.jsonl", ROWS[:2])
@@ -176,7 +174,7 @@ def test_test_texts_are_never_trained_on(tiny_config, tmp_path, capsys):
 
 
 def test_unknown_alert_label_fails_before_training(tiny_config, monkeypatch):
-    from training import train, trainer
+    from voc.training import train, trainer
 
     config = load_config(None, [*tiny_config, "alert=escalation.urgent"])
     monkeypatch.setattr(trainer.Trainer, "fit", lambda *a: pytest.fail("training started"))
@@ -187,7 +185,7 @@ def test_unknown_alert_label_fails_before_training(tiny_config, monkeypatch):
 def test_train_help_documents_every_setting():
     import dataclasses
 
-    from training.config import TrainConfig, settings_help
+    from voc.training.config import TrainConfig, settings_help
 
     text = settings_help()
     for f in dataclasses.fields(TrainConfig):
@@ -196,7 +194,7 @@ def test_train_help_documents_every_setting():
 
 
 def test_alert_threshold_keeps_a_precision_floor():
-    from training.calibration import alert_threshold
+    from voc.training.calibration import alert_threshold
 
     # P(high) per row; rows 0-3 are high. Full recall needs threshold 0.35, where 4 of 5 flags are right.
     p_high = np.array([0.9, 0.8, 0.6, 0.35, 0.45, 0.3, 0.25, 0.05])
@@ -209,7 +207,7 @@ def test_alert_threshold_keeps_a_precision_floor():
 
 
 def test_the_alert_is_fitted_on_the_named_validation_files_only(tiny_config, tmp_path, monkeypatch):
-    from training import train
+    from voc.training import train
 
     real = write_jsonl(tmp_path / "real_val.jsonl", [{**r, "text": r["text"] + " 실제"} for r in ROWS[:4]])
     seen = []

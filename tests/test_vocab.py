@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from models.backbone import E5_PREFIX
-from models.text import clean_text
-from models.vocab import bundled_texts, in_ranges, kept_ids, lookup
+from voc.models.backbone import E5_PREFIX
+from voc.models.text import clean_text
+from voc.models.vocab import bundled_texts, in_ranges, kept_ids, lookup
 
 HANGUL = [chr(c) for c in range(0xAC00, 0xD7A4)]
 ASCII = [chr(c) for c in range(0x20, 0x7F)]

@@ -61,7 +61,7 @@ def alert_threshold(
     validation, never going below the threshold where its precision falls under ``min_precision`` (alerts
     that are mostly wrong teach people to ignore them). ``None`` when argmax alone already recalls enough,
     when the label never occurs, or when no threshold keeps the precision."""
-    from models.predictor import single_decisions
+    from voc.models.predictor import single_decisions
 
     positive = gold == label
     if not positive.any() or (probs.argmax(axis=1)[positive] == label).mean() >= recall:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from models.schema import LabelSchema
+from voc.models.schema import LabelSchema
 
 
 def _contribution_table(contributions: dict) -> str:
@@ -20,7 +20,7 @@ def _contribution_table(contributions: dict) -> str:
 
 
 def model_card(meta: dict, schema: LabelSchema) -> str:
-    from evaluation import metrics_table
+    from voc.evaluation import metrics_table
 
     stats, cfg = meta["train_stats"], meta["training"]
     tasks = "\n".join(f"- **{t.name}** ({t.type}): {', '.join(t.labels)}" for t in schema.tasks)
@@ -65,7 +65,7 @@ mix: what customers feel (sentiment), what they talk about (themes) and who need
 triage aid with its operating point set for recall of `high` on validation: a human decides.
 
 ```python
-from models.predictor import Predictor
+from voc.models.predictor import Predictor
 clf = Predictor.load("path/to/this/model")   # or `voc score` / `voc serve --model voc-classifier:<tag>`
 clf.predict(["배송이 2주째 안 와요", "great support, thanks"])
 ```

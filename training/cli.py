@@ -19,7 +19,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     except ConfigError as e:
         print(f"voc train: config error: {e}", file=sys.stderr)
         return 2
-    from models.data import DataError
+    from voc.models.data import DataError
 
     from .train import main
 
@@ -36,11 +36,11 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     """Export the ONNX backends beside a model, gate them on validation and print the gate."""
-    from evaluation.gate import VALIDATION_FILES, gate_table
-    from models.artifact import read_meta
-    from models.errors import VocError
-    from models.paths import NO_DATA_HINT
-    from models.store import resolve_model
+    from voc.evaluation.gate import VALIDATION_FILES, gate_table
+    from voc.models.artifact import read_meta
+    from voc.models.errors import VocError
+    from voc.models.paths import NO_DATA_HINT
+    from voc.models.store import resolve_model
 
     from .export import export_in_store, export_model
 

@@ -13,10 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
-
-from models import paths
-from models.errors import VocError
-from models.paths import NO_DATA_HINT, bundled_configs, find_config, find_file, output_base
+from voc.models import paths
+from voc.models.errors import VocError
+from voc.models.paths import NO_DATA_HINT, bundled_configs, find_config, find_file, output_base
 
 
 class ConfigError(VocError, ValueError):
@@ -70,11 +69,11 @@ class TrainConfig:
     num_threads: int = 0  # torch CPU threads, 0 = torch's default
     output_dir: str = "artifacts/models/{name}"
     register: bool = True  # add the model to the BentoML store as voc-classifier
-    fine_tuned: str | None = None  # a directory from `python -m training.remote fit` (a lent GPU): skip fine-tuning
+    fine_tuned: str | None = None  # a directory from `python -m voc.training.remote fit` (a lent GPU): skip fine-tuning
 
     def resolve(self, path: str) -> Path:
         """An input file named in a config: relative paths are looked up in the current directory, then in the
-        repository root (from a checkout), so a config runs from any directory (:func:`models.paths.find_file`)."""
+        repository root (from a checkout), so a config runs from any directory (:func:`voc.models.paths.find_file`)."""
         return find_file(path)
 
     @property
@@ -213,7 +212,7 @@ def settings_help() -> str:
         default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
         if isinstance(default, list):
             default = [s.path if isinstance(s, Source) else s for s in default]
-        kind = getattr(hints[f.name], "__name__", str(hints[f.name]).replace("training.config.", ""))
+        kind = getattr(hints[f.name], "__name__", str(hints[f.name]).replace("voc.training.config.", ""))
         note = f" — {comments[f.name]}" if f.name in comments else ""
         lines.append(f"  {f.name} ({kind}, default {default!r}){note}")
     return "\n".join(lines)

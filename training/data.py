@@ -11,10 +11,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-
-from models.data import iter_labelled
-from models.schema import LabelSchema
-from models.text import clean_text
+from voc.models.data import iter_labelled
+from voc.models.schema import LabelSchema
+from voc.models.text import clean_text
 
 from .config import Source, TrainConfig
 

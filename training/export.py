@@ -1,8 +1,8 @@
 """``voc export`` (and the end of ``voc train``): the ONNX backends beside a saved model, gated on validation.
 
-Writes ``onnx/model.onnx`` and ``onnx/model-int8.onnx`` (``models.onnx_export``), records the int8 graph's
-own self-check probabilities (``models.selfcheck``), scores the written and real validation files with every
-backend (``evaluation.gate``) and records the result in ``voc.json`` (``backends``: the default backend, each
+Writes ``onnx/model.onnx`` and ``onnx/model-int8.onnx`` (``voc.models.onnx_export``), records the int8 graph's
+own self-check probabilities (``voc.models.selfcheck``), scores the written and real validation files with every
+backend (``voc.evaluation.gate``) and records the result in ``voc.json`` (``backends``: the default backend, each
 variant's file and size, the gate) and in the model card. The ONNX files count only once ``voc.json``
 names them, so an export that stops part-way leaves the model as it was. One model is held at a time.
 """
@@ -15,14 +15,14 @@ from collections.abc import Sequence
 from functools import partial
 from pathlib import Path
 
-from evaluation.gate import VALIDATION_FILES, gate_table, run_gate
-from models.artifact import read_meta, write_meta
-from models.backends import ONNX_FILES
-from models.errors import ModelFileError
-from models.onnx_export import export_onnx
-from models.predictor import Predictor
-from models.schema import LabelSchema
-from models.selfcheck import add_backend_check, verify
+from voc.evaluation.gate import VALIDATION_FILES, gate_table, run_gate
+from voc.models.artifact import read_meta, write_meta
+from voc.models.backends import ONNX_FILES
+from voc.models.errors import ModelFileError
+from voc.models.onnx_export import export_onnx
+from voc.models.predictor import Predictor
+from voc.models.schema import LabelSchema
+from voc.models.selfcheck import add_backend_check, verify
 
 CARD_SECTION = "\n## Inference backends\n"
 
@@ -73,7 +73,7 @@ def backends_section(backends: dict) -> str:
 
 def export_in_store(tag: str, source: Path, validation: Sequence[Path] = VALIDATION_FILES) -> str:
     """A store entry is not changed in place: the export goes into a copy registered as a new version."""
-    from models.store import register
+    from voc.models.store import register
 
     with tempfile.TemporaryDirectory(prefix="voc-export-") as work:
         copy = Path(work) / "model"

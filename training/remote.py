@@ -6,7 +6,7 @@ about 20k of them. So:
 - ``pack`` (here): tokenise the config's training rows, keep the word-embedding rows of the pieces they
   use (plus the special tokens), and write a folder with that trimmed backbone in float16, the encoded rows
   and the config — about 60 MB for ``full``.
-- ``fit`` (there): rebuild the encoder from the folder and run the same :class:`~training.trainer.Trainer`
+- ``fit`` (there): rebuild the encoder from the folder and run the same :class:`~voc.training.trainer.Trainer`
   with the word embeddings frozen; write every other trained weight (float16, in files under 16 MB) and
   the heads.
 - Back here, ``voc train --config C --set fine_tuned=DIR`` loads the full backbone, puts those weights in
@@ -15,8 +15,8 @@ about 20k of them. So:
 
 Usage::
 
-    python -m training.remote pack --config training/configs/full.yaml --out gpu_pack
-    python -m training.remote fit gpu_pack full OUT_DIR --device cuda      # on the GPU machine
+    python -m voc.training.remote pack --config training/configs/full.yaml --out gpu_pack
+    python -m voc.training.remote fit gpu_pack full OUT_DIR --device cuda      # on the GPU machine
     voc train --config training/configs/full.yaml --set fine_tuned=OUT_DIR
 """
 
@@ -33,8 +33,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
-
-from models.schema import LabelSchema
+from voc.models.schema import LabelSchema
 
 from .config import ConfigError, TrainConfig, config_from_dict, load_config
 
@@ -62,9 +61,9 @@ def pack(configs: list[TrainConfig], out: Path) -> dict:
     """Write one trimmed float16 backbone (the pieces all the configs' rows use) to ``out``, and per config
     ``NAME.json`` (its settings, pad id, data hashes, which ``rows-*.safetensors`` hold its training and
     validation rows)."""
-    from models.backbone import load_backbone, text_prefix
-    from models.data import sha256_file
-    from models.vocab import lookup
+    from voc.models.backbone import load_backbone, text_prefix
+    from voc.models.data import sha256_file
+    from voc.models.vocab import lookup
 
     from .data import encode_rows
 
@@ -194,8 +193,7 @@ def encoder_metrics(model, data, schema: LabelSchema, pad_id: int, device) -> di
 def fit(pack_dir: Path, name: str, out: Path, device: str) -> dict:
     """Rebuild the encoder from a pack, fine-tune it on config ``name``'s rows, write the trained weights."""
     from transformers import AutoConfig, AutoModel
-
-    from models.classifier import VocClassifier
+    from voc.models.classifier import VocClassifier
 
     from .trainer import Trainer, seed_everything
 
@@ -264,13 +262,15 @@ def load_fine_tuned(model, config: TrainConfig, where: str | Path) -> dict:
     The run there saw the word embeddings in float16, so they are rounded here the same way; every other
     encoder weight and the heads come from the files. Refuses a run made from a different config or data.
     """
-    from models.data import sha256_file
+    from voc.models.data import sha256_file
 
     where = Path(where)
     try:
         result = json.loads((where / "result.json").read_text())
     except (OSError, ValueError) as e:
-        raise ConfigError(f"fine_tuned: {where} holds no readable result.json of `training.remote fit` ({e})") from e
+        raise ConfigError(
+            f"fine_tuned: {where} holds no readable result.json of `voc.training.remote fit` ({e})"
+        ) from e
     if result["fingerprint"] != fingerprint(config):
         raise ConfigError(f"fine_tuned: {where} was trained from other settings than this config; pack it again")
     changed = [p for p, h in result["data_hashes"].items() if sha256_file(config.resolve(p)) != h]
@@ -293,7 +293,7 @@ def load_fine_tuned(model, config: TrainConfig, where: str | Path) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m training.remote", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m voc.training.remote", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("pack", help="write a trimmed backbone and the encoded rows of one or more configs")
     p.add_argument("--config", action="append", required=True, help="a training config (repeatable)")

@@ -12,15 +12,14 @@ from importlib import metadata
 
 import numpy as np
 import torch
-
-from models.artifact import staged_dir, write_meta, write_model_files
-from models.backbone import load_backbone, text_prefix
-from models.classifier import VocClassifier
-from models.data import iter_labelled, sha256_file
-from models.ngram import NgramModel
-from models.predictor import DECISION_RULE, Predictor, calibrated_probs
-from models.schema import LabelSchema
-from models.selfcheck import make_self_check
+from voc.models.artifact import staged_dir, write_meta, write_model_files
+from voc.models.backbone import load_backbone, text_prefix
+from voc.models.classifier import VocClassifier
+from voc.models.data import iter_labelled, sha256_file
+from voc.models.ngram import NgramModel
+from voc.models.predictor import DECISION_RULE, Predictor, calibrated_probs
+from voc.models.schema import LabelSchema
+from voc.models.selfcheck import make_self_check
 
 from .calibration import alert_threshold, fit_combination, tune_thresholds
 from .card import model_card
@@ -59,8 +58,8 @@ def gold_arrays(rows: list[dict], schema: LabelSchema) -> dict[str, tuple[np.nda
 
 def part_metrics(probs: dict[str, np.ndarray], golds: dict, schema: LabelSchema, thresholds: dict) -> dict:
     """Headline metrics of one part's probabilities (encoder alone, n-gram alone, or combined)."""
-    from evaluation.metrics import headline, multi_label_metrics, single_label_metrics
-    from models.predictor import label_thresholds
+    from voc.evaluation.metrics import headline, multi_label_metrics, single_label_metrics
+    from voc.models.predictor import label_thresholds
 
     out = {}
     for task in schema.tasks:
@@ -218,7 +217,7 @@ def main(config: TrainConfig) -> str:
                 "test": (test_rows, saved.part_logits([r["text"] for r in test_rows])),
             },
         )
-        from evaluation import evaluate_files, metrics_table
+        from voc.evaluation import evaluate_files, metrics_table
 
         # Each test file on its own (in-domain and real customer text are different questions), with the
         # same code as `voc evaluate --data FILE`, so the figures printed here are the ones it prints.
@@ -249,7 +248,7 @@ def main(config: TrainConfig) -> str:
     out = config.output_path
     print(f"model saved to {out}")
     if config.register:
-        from models.store import register
+        from voc.models.store import register
 
         tag = register(out, metadata={"name": config.name, "seed": config.seed})
         print(f"registered in the BentoML store as {tag}")

@@ -10,8 +10,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
-
-from models.classifier import VocClassifier
+from voc.models.classifier import VocClassifier
 
 from .config import TrainConfig
 from .data import IGNORE, Encoded, collate, length_grouped_batches

@@ -19,7 +19,6 @@ import importlib
 import os
 import sys
 import time
-from importlib import util
 from pathlib import Path
 from typing import Any
 
@@ -33,41 +32,18 @@ def __dir__() -> list[str]:
     return [*__all__, "__version__"]
 
 
-# voc's code: top-level packages installed beside this module (the repository's folders).
-PACKAGES = ("models", "training", "evaluation", "serving", "research")
+# In a checkout (and in a Bento's src/), voc's subpackages are the repository's top-level folders beside this
+# package (models/, serving/, ...); an installed wheel holds them inside it (pyproject.toml's package-dir).
+# Either way they import only as voc.models, voc.serving, ...: a user's own models/ or serving/ is never hidden.
+if not (Path(__file__).resolve().parent / "models").is_dir():
+    __path__.append(str(Path(__file__).resolve().parent.parent))
 
-
-def check_packages() -> None:
-    """Raise ImportError when one of :data:`PACKAGES` would be imported from somewhere else than beside this
-    module: a user's own ``models/`` or ``serving/`` folder in the current directory comes first on
-    ``sys.path`` for ``python`` and would otherwise break ``import voc`` later with a puzzling error."""
-    home = Path(__file__).resolve().parent
-    for name in PACKAGES:
-        try:
-            spec = util.find_spec(name)
-        except (ImportError, ValueError):  # a module in sys.modules without a spec: leave it to the import
-            continue
-        if spec is None:  # not installed (a Bento carries models and serving only)
-            continue
-        where = next(iter(spec.submodule_search_locations or []), None) or spec.origin
-        if where is None or Path(where).resolve() != home / name:
-            raise ImportError(
-                f"voc's package {name!r} is shadowed: Python finds {where} instead of {home / name}. "
-                f"A folder or module named {name!r} in the current directory (or earlier on sys.path) hides it; "
-                "rename it, run Python from another directory, or run `python -P` (or set PYTHONSAFEPATH=1) "
-                "to leave the current directory off sys.path.",
-                name=name,
-            )
-
-
-check_packages()
-
-from models.paths import package_version  # noqa: E402 (after the check: models must be voc's own)
+from voc.models.paths import package_version  # noqa: E402 (after __path__ is complete)
 
 __version__ = package_version()
 
 # Each module adds its subcommands with add_commands(subparsers); heavy imports wait for the command itself.
-COMMAND_MODULES: list[str] = ["training.cli", "serving.cli", "evaluation.cli", "research.cli"]
+COMMAND_MODULES: list[str] = ["voc.training.cli", "voc.serving.cli", "voc.evaluation.cli", "voc.research.cli"]
 
 DEMO = [
     "배송이 너무 늦어요. 2주째 기다리는 중입니다",
@@ -92,7 +68,7 @@ class Classifier:
         """One result per text (``language``, one entry per head, ``truncated``; with ``explain``, the
         ``evidence`` behind each predicted label); a bad text raises ValueError naming its position and what
         to fix. No texts, no results."""
-        from serving.contract import add_evidence, score_texts, text_problem
+        from voc.serving.contract import add_evidence, score_texts, text_problem
 
         texts = [texts] if isinstance(texts, str) else list(texts)
         for i, text in enumerate(texts):
@@ -107,7 +83,7 @@ class Classifier:
         """``frame`` with the scorer's columns added (labels, one probability per label, ``truncated``,
         ``error``; with ``explain``, one evidence column per head), its index kept, so the columns can be
         assigned back; rows that cannot be scored get a message in ``error``, never dropped."""
-        from serving.batch import score_frame
+        from voc.serving.batch import score_frame
 
         if text_column not in frame.columns:
             raise ValueError(f"no column {text_column!r}; the frame has {list(frame.columns)}")
@@ -119,8 +95,8 @@ class Classifier:
 def load(model: str = "voc-classifier:latest", batch_size: int = 32, backend: str | None = None) -> Classifier:
     """Load a model by store tag (``voc-classifier:latest``) or directory, on ``backend`` (default: ``$VOC_BACKEND``,
     else the model's); see :class:`Classifier`."""
-    from models.predictor import Predictor
-    from models.store import resolve_model
+    from voc.models.predictor import Predictor
+    from voc.models.store import resolve_model
 
     path, tag = resolve_model(model)
     return Classifier(Predictor.load(path, backend=backend, tag=tag, batch_size=batch_size))
@@ -142,7 +118,7 @@ def cmd_classify(args: argparse.Namespace) -> int:
 
 def cmd_backbone(args: argparse.Namespace) -> int:
     """Prepare the backbone and show that it understands Korean and English."""
-    from models.backbone import DEFAULT_BACKBONE, embed, load_backbone, prepare_default_backbone, text_prefix
+    from voc.models.backbone import DEFAULT_BACKBONE, embed, load_backbone, prepare_default_backbone, text_prefix
 
     if args.base_model == DEFAULT_BACKBONE:
         started = time.perf_counter()
@@ -180,7 +156,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--model", default=os.environ.get("VOC_MODEL", "voc-classifier:latest"), help="store tag or model directory"
     )
-    from serving.cli import add_backend_argument
+    from voc.serving.cli import add_backend_argument
 
     add_backend_argument(p)
     p.set_defaults(func=cmd_classify)
@@ -211,7 +187,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from models.errors import VocError
+    from voc.models.errors import VocError
 
     try:
         return args.func(args)
