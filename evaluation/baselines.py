@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Protocol
 
 import numpy as np
+
 from voc.models.data import iter_labelled
 from voc.models.schema import LabelSchema, Task
 

@@ -9,6 +9,7 @@ only re-counts them, so 1,000 resamples of 50,000 rows take about a second per h
 from __future__ import annotations
 
 import numpy as np
+
 from voc.models.predictor import single_decisions
 
 from .calibration import N_BINS

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
 from voc.models.paths import DATA
 from voc.models.predictor import label_thresholds, single_decisions
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, multilabel_confusion_matrix
 from sklearn.metrics import precision_recall_fscore_support as prfs
+
 from voc.models.predictor import single_decisions
 
 from .calibration import reliability

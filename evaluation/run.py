@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+
 from voc.models.artifact import alert_of
 from voc.models.data import DataError, iter_labelled
 from voc.models.paths import DATA

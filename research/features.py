@@ -13,6 +13,7 @@ import hashlib
 from dataclasses import dataclass, field
 
 import numpy as np
+
 from voc.evaluation.baselines import TfidfBaseline, TrainingData
 from voc.models.backbone import DEFAULT_BACKBONE, embed, load_backbone, text_prefix, voc_home
 from voc.models.ngram import _fit_lr, _fit_multiclass

@@ -18,6 +18,7 @@ import argparse
 from pathlib import Path
 
 import numpy as np
+
 from voc.evaluation.metrics import MAIN_METRIC
 from voc.evaluation.run import evaluate_files
 from voc.models.paths import DATA

@@ -4,6 +4,7 @@ import json
 
 import numpy as np
 import pytest
+
 from voc.evaluation.baselines import MajorityBaseline, TfidfBaseline, TrainingData, ZeroShotBaseline, build_baselines
 from voc.evaluation.run import PUBLIC_DATA, VOC_TRAIN, default_train_files
 from voc.models.schema import LabelSchema

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from voc.evaluation.bootstrap import HeadStats, intervals
 from voc.evaluation.metrics import multi_label_metrics, single_label_metrics
 

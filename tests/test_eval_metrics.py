@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+
 from voc.evaluation.calibration import expected_calibration_error, reliability
 from voc.evaluation.metrics import headline, multi_label_metrics, single_label_metrics
 

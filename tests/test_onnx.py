@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from voc.evaluation.gate import MAX_DROP_POINTS, PREFERENCE, gate_table, run_gate
 from voc.models.backends import ONNX_FILES
 from voc.models.errors import ModelFileError

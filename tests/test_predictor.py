@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+
 from voc.models.artifact import ModelFileError, load_model
 from voc.models.predictor import Predictor, calibrated_probs
 
@@ -69,6 +70,7 @@ def test_register_and_resolve_from_store(tiny_model_dir):
 
 def test_interrupted_registration_leaves_nothing_in_store(tiny_model_dir, monkeypatch):
     import bentoml
+
     from voc.models import store
 
     def entries() -> list[str]:

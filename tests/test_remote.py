@@ -9,6 +9,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 from test_training import tiny_config  # noqa: F401  (the fixture: a seconds-long run on the tiny backbone)
+
 from voc.models.predictor import Predictor
 from voc.training import remote, train
 from voc.training.config import ConfigError, load_config
@@ -45,6 +46,7 @@ def test_weights_trained_elsewhere_are_put_back_exactly(fitted, tiny_config):  #
 
     # Rebuild the trimmed model from the pack and the returned files, as it stood on the other machine.
     from transformers import AutoConfig, AutoModel
+
     from voc.models.classifier import VocClassifier
 
     encoder = AutoModel.from_config(AutoConfig.from_pretrained(str(pack)), add_pooling_layer=False)

@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 import torch
 from test_training import ROWS, write_jsonl
+
 from voc.models.arrays import load_arrays, save_arrays
 from voc.models.artifact import ModelFileError, load_model, save_model
 from voc.models.backbone import load_backbone

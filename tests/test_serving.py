@@ -11,6 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+
 from voc.models.schema import LabelSchema
 from voc.serving.contract import MAX_BODY_BYTES, MAX_ID_CHARS, MAX_ITEMS, MAX_TEXT_CHARS
 from voc.serving.explain_budget import MAX_EXPLAIN_PASSES
@@ -386,6 +387,7 @@ def test_home_page_and_docs_are_the_services_own(url):
 def tiny_model_with_schema(backbone: str, schema: LabelSchema, path: Path) -> Path:
     """A tiny random model (as conftest's ``tiny_model_dir``) whose heads are ``schema``'s."""
     import torch
+
     from voc.models.artifact import save_model
     from voc.models.backbone import load_backbone
     from voc.models.classifier import VocClassifier

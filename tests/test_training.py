@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import pytest
+
 from voc.models.predictor import Predictor
 from voc.training.calibration import fit_combination, tune_thresholds
 from voc.training.config import ConfigError, load_config
@@ -93,6 +94,7 @@ def test_bad_label_fails_before_training(tmp_path, tiny_config, monkeypatch):
 
 def test_missing_labels_are_masked(tiny_backbone):
     from transformers import AutoTokenizer
+
     from voc.models.schema import LabelSchema
 
     schema = LabelSchema.load()

@@ -12,6 +12,7 @@ from importlib import metadata
 
 import numpy as np
 import torch
+
 from voc.models.artifact import staged_dir, write_meta, write_model_files
 from voc.models.backbone import load_backbone, text_prefix
 from voc.models.classifier import VocClassifier
