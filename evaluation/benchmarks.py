@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .collect import EvaluationError
-from .metrics import MAIN_METRIC
+from voc.models.metrics import MAIN_METRIC
 from .report import markdown_table, pct
 from .run import PUBLIC_DATA, REAL_DATA, run_evaluation, write_json
 

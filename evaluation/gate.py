@@ -23,7 +23,7 @@ import numpy as np
 from voc.models.paths import DATA
 from voc.models.predictor import label_thresholds, single_decisions
 
-from .metrics import MAIN_METRIC
+from voc.models.metrics import MAIN_METRIC
 from .run import evaluate_files
 
 MAX_DROP_POINTS = 0.5

@@ -4,7 +4,7 @@ The metrics dict (also ``metrics.json``) holds everything the report shows, so a
 rebuilt from it alone:
 
 ``model``, ``data`` (files and rows), ``heads`` (evaluated with row counts, skipped with reasons),
-``systems`` (``model`` and each baseline -> head -> :mod:`voc.evaluation.metrics` dict), ``comparison``
+``systems`` (``model`` and each baseline -> head -> :mod:`voc.models.metrics` dict), ``comparison``
 (head -> baseline -> the model's margin on the head's main metric), ``alert`` (precision/recall per
 system of the model's alert label, e.g. escalation = high), ``by_language``, ``worst_errors`` (the
 model's), ``baselines`` (training source and what was skipped), ``throughput``.
@@ -25,7 +25,7 @@ from voc.models.paths import DATA
 from .baselines import Scorer
 from .bootstrap import HeadStats, intervals
 from .collect import LANGUAGES, Collected, EvaluationError, Head, collect, head_thresholds, make_heads
-from .metrics import MAIN_METRIC, headline, multi_label_metrics, single_label_metrics
+from voc.models.metrics import MAIN_METRIC, headline, multi_label_metrics, single_label_metrics
 
 VOC_TRAIN = DATA / "voc" / "train.jsonl"
 PUBLIC_DATA = DATA / "public"

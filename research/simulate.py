@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from voc.evaluation.metrics import MAIN_METRIC, multi_label_metrics, single_label_metrics
+from voc.models.metrics import MAIN_METRIC, multi_label_metrics, single_label_metrics
 from voc.models.backbone import DEFAULT_BACKBONE
 from voc.models.data import iter_labelled
 from voc.models.predictor import label_thresholds

@@ -59,7 +59,7 @@ def gold_arrays(rows: list[dict], schema: LabelSchema) -> dict[str, tuple[np.nda
 
 def part_metrics(probs: dict[str, np.ndarray], golds: dict, schema: LabelSchema, thresholds: dict) -> dict:
     """Headline metrics of one part's probabilities (encoder alone, n-gram alone, or combined)."""
-    from voc.evaluation.metrics import headline, multi_label_metrics, single_label_metrics
+    from voc.models.metrics import headline, multi_label_metrics, single_label_metrics
     from voc.models.predictor import label_thresholds
 
     out = {}

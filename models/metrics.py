@@ -20,9 +20,8 @@ import numpy as np
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, multilabel_confusion_matrix
 from sklearn.metrics import precision_recall_fscore_support as prfs
 
-from voc.models.predictor import single_decisions
-
 from .calibration import reliability
+from .predictor import single_decisions
 
 # The number a head is judged by: macro F1 weighs every sentiment/escalation class equally; themes are
 # many sparse binary decisions, where micro F1 is the stable summary.
