@@ -12,8 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .collect import EvaluationError
 from voc.models.metrics import MAIN_METRIC
+
+from .collect import EvaluationError
 from .report import markdown_table, pct
 from .run import PUBLIC_DATA, REAL_DATA, run_evaluation, write_json
 

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from voc.models.predictor import single_decisions
-
 from voc.models.calibration import N_BINS
+from voc.models.predictor import single_decisions
 
 N_RESAMPLES = 1000
 SEED = 0

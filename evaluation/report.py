@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from voc.models.metrics import HEADLINE, MAIN_METRIC
+
 from .plots import confusion_plot, reliability_plot
 
 METRIC_NAMES = {"accuracy": "accuracy", "macro_f1": "macro F1", "micro_f1": "micro F1"}

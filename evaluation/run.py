@@ -20,12 +20,12 @@ import numpy as np
 
 from voc.models.artifact import alert_of
 from voc.models.data import DataError, iter_labelled
+from voc.models.metrics import MAIN_METRIC, headline, multi_label_metrics, single_label_metrics
 from voc.models.paths import DATA
 
 from .baselines import Scorer
 from .bootstrap import HeadStats, intervals
 from .collect import LANGUAGES, Collected, EvaluationError, Head, collect, head_thresholds, make_heads
-from voc.models.metrics import MAIN_METRIC, headline, multi_label_metrics, single_label_metrics
 
 VOC_TRAIN = DATA / "voc" / "train.jsonl"
 PUBLIC_DATA = DATA / "public"

@@ -74,9 +74,9 @@ def tiny_model_dir(tiny_backbone, tmp_path_factory):
     """A saved voc model directory with random weights on the tiny backbone (fast to load and run)."""
     import torch
 
-    from voc.models.artifact import save_model
     from voc.models.backbone import load_backbone
     from voc.models.classifier import VocClassifier
+    from voc.models.predictor import Predictor
     from voc.models.schema import LabelSchema
 
     torch.manual_seed(0)
@@ -91,7 +91,7 @@ def tiny_model_dir(tiny_backbone, tmp_path_factory):
         "temperatures": dict.fromkeys(schema.names, 1.0),
         "alert": ".".join(schema.alert),
     }
-    return save_model(tmp_path_factory.mktemp("models") / "tiny", model, tokenizer, meta)
+    return Predictor(model, tokenizer, meta).save(tmp_path_factory.mktemp("models") / "tiny")
 
 
 @pytest.fixture()
