@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from voc.models.atomic import write_text
 from voc.models.metrics import MAIN_METRIC
 
 from .collect import EvaluationError
@@ -111,7 +112,7 @@ def run_benchmarks(
         )
     write_json(report_dir / "benchmarks.json", results)
     summary = "# Public benchmarks\n\n" + benchmarks_table(results) + "\n"
-    (report_dir / "benchmarks.md").write_text(summary, encoding="utf-8")
+    write_text(report_dir / "benchmarks.md", summary)
     return results
 
 

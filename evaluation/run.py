@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from voc.models.artifact import alert_of
+from voc.models.atomic import write_text
 from voc.models.data import DataError, iter_labelled
 from voc.models.metrics import MAIN_METRIC, headline, multi_label_metrics, single_label_metrics
 from voc.models.paths import DATA
@@ -182,7 +183,8 @@ def load_other(ref: str | Path, model, batch_size: int):
 
 
 def write_json(path: Path, value: object) -> None:
-    path.write_text(json.dumps(value, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    """``value`` as indented UTF-8 JSON, written atomically."""
+    write_text(path, json.dumps(value, indent=2, ensure_ascii=False) + "\n")
 
 
 def run_evaluation(
