@@ -1,5 +1,6 @@
-"""Atomic output, the one way voc writes a file or a directory: write a temporary one beside the target and rename
-it into place only on success, so a reader never sees half of it and a failure leaves the target as it was.
+"""Atomic output, for model directories and their files, evaluation reports and batch outputs: write a temporary
+file or directory beside the target and rename it into place only on success, so a reader never sees half of it
+and a failure leaves the target as it was.
 
 A temporary is named ``.<target>.<pid>.<random>.tmp``: a job killed with SIGKILL (or a power cut) cannot remove
 its own, so the next job writing the same target removes the ones whose process is gone.
