@@ -3,7 +3,8 @@
 Command line: ``voc evaluate --model voc-classifier:latest --data FILE... --report DIR`` and
 ``voc benchmark`` (NSMC and airline tweets beside published figures).
 
-Library API (what training calls after fitting; imports nothing from ``serving``, draws no plots)::
+Library API (what ``voc train``'s command line measures each test file with; imports nothing from ``serving``,
+draws no plots)::
 
     from voc.evaluation import evaluate_files, metrics_table
 
@@ -20,9 +21,10 @@ Library API (what training calls after fitting; imports nothing from ``serving``
   report.md, report.html and the PNGs.
 - :func:`write_report` rebuilds the report from a metrics dict (e.g. a saved metrics.json).
 
-Modules: ``metrics`` (per-head scores), ``calibration`` (ECE, reliability bins), ``collect`` (streaming),
-``baselines`` and ``descriptions`` (majority, TF-IDF, zero-shot), ``run`` (orchestration),
-``report`` and ``plots`` (Markdown/HTML, PNG), ``benchmarks`` (public sets), ``cli``.
+Modules: ``collect`` (streaming), ``baselines`` and ``descriptions`` (majority, TF-IDF, zero-shot), ``bootstrap``
+(intervals), ``run`` (orchestration), ``report`` and ``plots`` (Markdown/HTML, PNG), ``benchmarks`` (public sets),
+``faithfulness``, ``cli``. The per-head scores and the calibration error are ``voc.models.metrics`` and
+``voc.models.calibration`` (training shares them), the TF-IDF model ``voc.models.tfidf``.
 """
 
 import importlib

@@ -12,8 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from voc.models.atomic import write_text
+from voc.models.metrics import MAIN_METRIC
+
 from .collect import EvaluationError
-from .metrics import MAIN_METRIC
 from .report import markdown_table, pct
 from .run import PUBLIC_DATA, REAL_DATA, run_evaluation, write_json
 
@@ -110,7 +112,7 @@ def run_benchmarks(
         )
     write_json(report_dir / "benchmarks.json", results)
     summary = "# Public benchmarks\n\n" + benchmarks_table(results) + "\n"
-    (report_dir / "benchmarks.md").write_text(summary, encoding="utf-8")
+    write_text(report_dir / "benchmarks.md", summary)
     return results
 
 

@@ -9,9 +9,9 @@ only re-counts them, so 1,000 resamples of 50,000 rows take about a second per h
 from __future__ import annotations
 
 import numpy as np
-from voc.models.predictor import single_decisions
 
-from .calibration import N_BINS
+from voc.models.calibration import N_BINS
+from voc.models.predictor import single_decisions
 
 N_RESAMPLES = 1000
 SEED = 0
@@ -24,7 +24,7 @@ def _f1(tp: np.ndarray, fp: np.ndarray, fn: np.ndarray) -> np.ndarray:
 
 
 def _bin_index(confidence: np.ndarray) -> np.ndarray:
-    """Right-closed equal-width bins, as in :func:`voc.evaluation.calibration.reliability`."""
+    """Right-closed equal-width bins, as in :func:`voc.models.calibration.reliability`."""
     return np.searchsorted(np.linspace(0.0, 1.0, N_BINS + 1)[1:-1], confidence, side="left")
 
 

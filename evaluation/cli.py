@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-DEFAULT_MODEL = "voc-classifier:latest"
+from voc.models.backends import add_backend_argument
+from voc.models.store import DEFAULT_MODEL
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
@@ -49,8 +50,6 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
 
 
 def add_commands(subparsers) -> None:
-    from voc.serving.cli import add_backend_argument
-
     p = subparsers.add_parser(
         "evaluate",
         help="metrics, baselines and a report (Markdown + HTML) on labelled files",

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
+
 from voc.models.data import DataError, count_rows, iter_labelled
 from voc.models.errors import VocError
 from voc.models.predictor import label_thresholds, single_decisions

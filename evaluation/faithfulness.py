@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+
 from voc.models.evidence import delete, explain, explained_labels, words
 from voc.models.predictor import Predictor
 

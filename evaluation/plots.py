@@ -6,6 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
+from voc.models.atomic import atomic_path
+
 
 def _pyplot():
     import matplotlib
@@ -14,6 +16,13 @@ def _pyplot():
     import matplotlib.pyplot as plt
 
     return plt
+
+
+def save_figure(fig, path: Path) -> None:
+    """Write a figure as a PNG atomically and release it."""
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=110, format="png")
+    _pyplot().close(fig)
 
 
 def _heatmap(ax, counts: np.ndarray, rows: list[str], cols: list[str]) -> None:
@@ -43,8 +52,7 @@ def confusion_plot(head: dict, title: str, path: Path) -> Path:
         _heatmap(ax, np.array(head["confusion"]), labels, labels)
     fig.suptitle(title)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path)
     return path
 
 
@@ -79,6 +87,5 @@ def reliability_plot(head: dict, title: str, path: Path) -> Path:
     bottom.set_xlabel("probability" if head["type"] == "multi" else "confidence (top probability)")
     bottom.set_xlim(0, 1)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path)
     return path

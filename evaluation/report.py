@@ -11,7 +11,9 @@ import html
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .metrics import HEADLINE, MAIN_METRIC
+from voc.models.atomic import write_text
+from voc.models.metrics import HEADLINE, MAIN_METRIC
+
 from .plots import confusion_plot, reliability_plot
 
 METRIC_NAMES = {"accuracy": "accuracy", "macro_f1": "macro F1", "micro_f1": "micro F1"}
@@ -318,11 +320,10 @@ def build_report(metrics: dict, out_dir: Path) -> Doc:
 
 
 def write_report(metrics: dict, out_dir: str | Path) -> Path:
-    """Write report.md, report.html and the PNGs into ``out_dir``; returns the Markdown path."""
+    """Write report.md, report.html and the PNGs into ``out_dir``, each atomically; returns the Markdown path."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     doc = build_report(metrics, out_dir)
-    (out_dir / "report.html").write_text(doc.html(f"Evaluation: {metrics['model']}"), encoding="utf-8")
-    path = out_dir / "report.md"
-    path.write_text(doc.markdown(), encoding="utf-8")
-    return path
+    write_text(out_dir / "report.html", doc.html(f"Evaluation: {metrics['model']}"))
+    write_text(out_dir / "report.md", doc.markdown())
+    return out_dir / "report.md"

@@ -4,7 +4,7 @@ The metrics dict (also ``metrics.json``) holds everything the report shows, so a
 rebuilt from it alone:
 
 ``model``, ``data`` (files and rows), ``heads`` (evaluated with row counts, skipped with reasons),
-``systems`` (``model`` and each baseline -> head -> :mod:`voc.evaluation.metrics` dict), ``comparison``
+``systems`` (``model`` and each baseline -> head -> :mod:`voc.models.metrics` dict), ``comparison``
 (head -> baseline -> the model's margin on the head's main metric), ``alert`` (precision/recall per
 system of the model's alert label, e.g. escalation = high), ``by_language``, ``worst_errors`` (the
 model's), ``baselines`` (training source and what was skipped), ``throughput``.
@@ -17,14 +17,16 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+
 from voc.models.artifact import alert_of
+from voc.models.atomic import write_text
 from voc.models.data import DataError, iter_labelled
+from voc.models.metrics import MAIN_METRIC, headline, multi_label_metrics, single_label_metrics
 from voc.models.paths import DATA
 
 from .baselines import Scorer
 from .bootstrap import HeadStats, intervals
 from .collect import LANGUAGES, Collected, EvaluationError, Head, collect, head_thresholds, make_heads
-from .metrics import MAIN_METRIC, headline, multi_label_metrics, single_label_metrics
 
 VOC_TRAIN = DATA / "voc" / "train.jsonl"
 PUBLIC_DATA = DATA / "public"
@@ -181,7 +183,8 @@ def load_other(ref: str | Path, model, batch_size: int):
 
 
 def write_json(path: Path, value: object) -> None:
-    path.write_text(json.dumps(value, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    """``value`` as indented UTF-8 JSON, written atomically."""
+    write_text(path, json.dumps(value, indent=2, ensure_ascii=False) + "\n")
 
 
 def run_evaluation(

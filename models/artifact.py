@@ -1,4 +1,5 @@
-"""The saved model: one self-contained directory that serving and auditing need, written atomically.
+"""The saved model's directory: its files, and ``voc.json`` read and written with checks. ``Predictor.save``
+(``voc.models.predictor``) writes the directory through these, atomically; ``Predictor.load`` reads it.
 
 Layout::
 
@@ -12,71 +13,30 @@ Layout::
     labels.yaml         the label schema the heads were built from
     README.md           the model card
 
-Loading checks the format, reads every file with errors that name it, and (in ``Predictor.load``)
-re-scores the self-check texts, so a damaged file or a changed library cannot serve silently.
+Loading checks the format, reads every file with errors that name it, and re-scores the self-check texts, so a
+damaged file or a changed library cannot serve silently.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
-import shutil
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .atomic import write_text
 from .errors import ModelFileError
 from .schema import LabelSchema, SchemaError, Task
 
 if TYPE_CHECKING:  # PyTorch is imported only when a torch model is loaded (ONNX serving does without)
     from .classifier import VocClassifier
 
-__all__ = ["FORMAT_VERSION", "META_FILE", "ModelFileError", "alert_of", "load_model", "save_model", "staged_dir"]
+__all__ = ["FORMAT_VERSION", "META_FILE", "ModelFileError", "alert_of", "read_meta", "write_meta", "write_model_files"]
 
 META_FILE = "voc.json"
 HEADS_FILE = "heads.safetensors"
 # 2: n-gram weights stored as [features, labels] (format 1 wrote them in a layout that loaded scrambled),
 #    and selfcheck.json.
 FORMAT_VERSION = 2
-
-
-@contextlib.contextmanager
-def staged_dir(out_dir: str | Path) -> Iterator[Path]:
-    """A temporary directory beside ``out_dir`` that becomes ``out_dir`` when the block succeeds; on any
-    failure (Ctrl-C included) it is removed and ``out_dir`` is left as it was."""
-    out_dir = Path(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
-    try:
-        tmp.chmod(0o755)
-        yield tmp
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        tmp.rename(out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-
-
-def save_model(
-    out_dir: str | Path,
-    model: VocClassifier,
-    tokenizer,
-    meta: dict,
-    card: str = "",
-    ngram=None,
-    check_texts: list[str] | None = None,
-) -> Path:
-    """Write the model directory, with its self-check computed from these objects; a failure part-way
-    leaves nothing at ``out_dir``."""
-    from .predictor import Predictor
-    from .selfcheck import make_self_check
-
-    check = make_self_check(Predictor(model, tokenizer, meta, ngram=ngram), check_texts)
-    with staged_dir(out_dir) as tmp:
-        write_model_files(tmp, model, tokenizer, meta, card, ngram, check)
-    return Path(out_dir)
 
 
 def write_model_files(
@@ -101,15 +61,8 @@ def write_model_files(
 def write_meta(path: Path, meta: dict, schema: LabelSchema, card: str = "") -> None:
     """(Re)write the model card, then ``voc.json`` (each atomically), e.g. once the saved model has been measured."""
     full = {**meta, "format": FORMAT_VERSION, "schema": schema.to_dict()}
-    _replace(path / "README.md", card or "# voc-classifier\n")
-    _replace(path / META_FILE, json.dumps(full, indent=2, ensure_ascii=False) + "\n")
-
-
-def _replace(file: Path, text: str) -> None:
-    """Write ``file`` through a temporary file renamed over it: a reader never sees half of it."""
-    tmp = file.with_name(f".{file.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(file)
+    write_text(path / "README.md", card or "# voc-classifier\n")
+    write_text(path / META_FILE, json.dumps(full, indent=2, ensure_ascii=False) + "\n")
 
 
 def read_meta(path: Path) -> dict:
@@ -180,34 +133,3 @@ def alert_of(meta: dict) -> tuple[str, str] | None:
         if schema.get(task, {}).get("type") == "single" and len(chosen) == 1:
             return task, next(iter(chosen))
     return None
-
-
-def load_model(path: str | Path, tokenizer: bool = True) -> tuple[VocClassifier, object, dict]:
-    """Load ``(model, tokenizer, meta)`` from a model directory, in eval mode on the CPU (``tokenizer=False``:
-    ``None`` in its place, for callers that read ``tokenizer.json`` themselves: a copy costs ~270 MB)."""
-    from safetensors.torch import load_file
-    from transformers import AutoTokenizer
-
-    from .backbone import load_encoder
-    from .classifier import VocClassifier
-
-    path = Path(path)
-    meta = read_meta(path)
-    schema = LabelSchema.from_dict(meta["schema"], source=str(path / META_FILE))
-    try:
-        hf_tokenizer = AutoTokenizer.from_pretrained(str(path / "encoder")) if tokenizer else None
-        encoder = load_encoder(str(path / "encoder"))
-    except Exception as e:  # transformers raises OSError, ValueError or safetensors' errors by the fault
-        raise ModelFileError(
-            f"{path / 'encoder'}: the encoder cannot be loaded ({str(e).splitlines()[0]}); retrain or restore it"
-        ) from None
-    model = VocClassifier(encoder, schema)
-    try:
-        heads = {k.removeprefix("heads."): v for k, v in load_file(str(path / HEADS_FILE)).items()}
-        model.heads.load_state_dict(heads)
-    except Exception as e:  # a missing, truncated or foreign heads file
-        raise ModelFileError(
-            f"{path / HEADS_FILE}: cannot be loaded ({str(e).splitlines()[0]}); retrain or restore it"
-        ) from None
-    model.eval()
-    return model, hf_tokenizer, meta

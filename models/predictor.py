@@ -1,5 +1,6 @@
 """Texts in, the per-text result of the contract out: language, sentiment, themes, escalation and every
-probability. Serving and evaluation share this one code path.
+probability. Serving and evaluation share this one code path, and it is the one way in and out of a model
+directory: ``Predictor.load`` reads one (``voc.models.artifact`` names its files), ``Predictor.save`` writes one.
 """
 
 from __future__ import annotations
@@ -9,7 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .artifact import META_FILE, load_model, read_meta
+from .artifact import HEADS_FILE, META_FILE, read_meta, write_model_files
+from .atomic import atomic_dir
 from .backends import Encoder, TorchEncoder
 from .errors import ModelFileError
 from .ngram import NgramModel
@@ -82,6 +84,32 @@ def length_batches(
     return runs[::-1]
 
 
+def load_classifier(path: Path, meta: dict):
+    """The PyTorch ``VocClassifier`` of a model directory (``meta``: its checked ``voc.json``), in eval mode on the
+    CPU; a file that cannot be read is a ModelFileError naming it."""
+    from safetensors.torch import load_file
+
+    from .backbone import load_encoder
+    from .classifier import VocClassifier
+
+    schema = LabelSchema.from_dict(meta["schema"], source=str(path / META_FILE))
+    try:
+        encoder = load_encoder(str(path / "encoder"))
+    except Exception as e:  # transformers raises OSError, ValueError or safetensors' errors by the fault
+        raise ModelFileError(
+            f"{path / 'encoder'}: the encoder cannot be loaded ({str(e).splitlines()[0]}); retrain or restore it"
+        ) from None
+    model = VocClassifier(encoder, schema)
+    try:
+        heads = {k.removeprefix("heads."): v for k, v in load_file(str(path / HEADS_FILE)).items()}
+        model.heads.load_state_dict(heads)
+    except Exception as e:  # a missing, truncated or foreign heads file
+        raise ModelFileError(
+            f"{path / HEADS_FILE}: cannot be loaded ({str(e).splitlines()[0]}); retrain or restore it"
+        ) from None
+    return model.eval()
+
+
 class Predictor:
     """A loaded model ready to score text (``predict_proba`` for arrays, ``predict`` for result dicts).
 
@@ -101,6 +129,8 @@ class Predictor:
     ):
         self.encoder = model if isinstance(model, Encoder) else TorchEncoder(model)
         self.model = getattr(self.encoder, "model", None)  # the PyTorch module, when the backend has one
+        # the transformers tokenizer training hands over: what ``save`` writes beside the encoder
+        self.hf_tokenizer = None if isinstance(tokenizer, TextTokenizer) else tokenizer
         self.meta, self.ngram = meta, ngram
         self.schema = self.encoder.schema
         self.batch_size = batch_size
@@ -163,13 +193,27 @@ class Predictor:
             schema = LabelSchema.from_dict(meta["schema"], source=str(path / META_FILE))
             encoder = OrtEncoder(path / ONNX_FILES[backend], schema, backend)
         else:
-            model, _, meta = load_model(path, tokenizer=False)
-            encoder = TorchEncoder(model)
+            meta = read_meta(path)
+            encoder = TorchEncoder(load_classifier(path, meta))
         config = json.loads((path / "encoder" / "config.json").read_text(encoding="utf-8"))
         window = window_length(int(meta.get("max_length", 128)), int(config.get("max_position_embeddings", 512)))
         # one copy of the tokenizer, read without transformers
         tokenizer = TextTokenizer.from_dir(path / "encoder", meta.get("text_prefix", ""), window)
         return cls(encoder, tokenizer, meta, ngram=NgramModel.load(path, encoder.schema), **kwargs)
+
+    def save(self, path: str | Path, card: str = "", check_texts: list[str] | None = None) -> Path:
+        """Write this model as a model directory at ``path``, atomically (a failure part-way leaves ``path`` as it
+        was), with a self-check made from this object (``voc.models.selfcheck``: ``check_texts``, else its default
+        texts). The one way a model directory is written: by ``voc train`` and by the tests' fixtures. Needs the
+        PyTorch module and the transformers tokenizer, as training builds a Predictor."""
+        from .selfcheck import make_self_check
+
+        if self.model is None or self.hf_tokenizer is None:
+            raise ValueError("only a Predictor built from a VocClassifier and its transformers tokenizer can be saved")
+        check = make_self_check(self, check_texts)
+        with atomic_dir(Path(path)) as tmp:
+            write_model_files(tmp, self.model, self.hf_tokenizer, self.meta, card, self.ngram, check)
+        return Path(path)
 
     def run_encoder(self, ids: list[list[int]]) -> dict[str, np.ndarray]:
         """Head logits for tokenised sequences, in their order: sorted by length and run in sub-batches of

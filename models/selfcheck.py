@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .atomic import write_text
 from .errors import ModelFileError
 
 FILE = "selfcheck.json"
@@ -73,10 +74,8 @@ def recorded_reading(check: dict, predictor) -> tuple[int, int]:
 
 
 def write_self_check(path: Path, check: dict) -> None:
-    file = Path(path) / FILE
-    tmp = file.with_name(f".{FILE}.tmp")  # renamed into place: a load never reads half a file
-    tmp.write_text(json.dumps(check, ensure_ascii=False) + "\n", encoding="utf-8")
-    tmp.replace(file)
+    """Write ``selfcheck.json`` atomically: a load never reads half of it."""
+    write_text(Path(path) / FILE, json.dumps(check, ensure_ascii=False) + "\n")
 
 
 def read_self_check(path: str | Path) -> dict:

@@ -11,6 +11,9 @@ from .errors import ModelFileError
 os.environ.setdefault("BENTOML_DO_NOT_TRACK", "True")
 
 MODEL_NAME = "voc-classifier"
+MODEL_ENV = "VOC_MODEL"
+# What every command, the service and voc.load() use when no model is named: $VOC_MODEL, else the store's latest.
+DEFAULT_MODEL = os.environ.get(MODEL_ENV) or f"{MODEL_NAME}:latest"
 TRAIN_HINT = "train one with `voc train --config training/configs/default.yaml`"
 
 

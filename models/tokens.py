@@ -66,14 +66,21 @@ class TextTokenizer:
     """``prefix + cleaned text`` -> :class:`Tokens`, with one tokenizer call per batch."""
 
     def __init__(
-        self, tokenizer: Tokenizer, prefix: str, window: int, pad_id: int, max_windows: int = MAX_WINDOWS
+        self,
+        tokenizer: Tokenizer,
+        prefix: str,
+        window: int,
+        pad_id: int,
+        max_windows: int = MAX_WINDOWS,
+        unk_id: int | None = None,
     ) -> None:
         """``tokenizer`` becomes this object's own: truncation and padding are switched off here (windows are
-        cut from the whole encoding). ``window``: tokens per window, specials included."""
+        cut from the whole encoding). ``window``: tokens per window, specials included; ``unk_id``: the id of
+        unknown pieces (what ``voc.models.onnx_export`` maps trimmed pieces to)."""
         self.tokenizer = tokenizer
         self.tokenizer.no_padding()
         self.tokenizer.no_truncation()
-        self.prefix, self.window, self.pad_id = prefix, window, pad_id
+        self.prefix, self.window, self.pad_id, self.unk_id = prefix, window, pad_id, unk_id
         self.max_windows = max_windows
         self.prefix_end = len(prefix.rstrip())  # pieces ending by here are the prefix's (its space starts the text)
 
@@ -81,7 +88,7 @@ class TextTokenizer:
     def from_hf(cls, tokenizer, prefix: str, window: int) -> TextTokenizer:
         """From a transformers fast tokenizer (training hands one over)."""
         own = Tokenizer.from_str(tokenizer.backend_tokenizer.to_str())  # the caller's stays as it was
-        return cls(own, prefix, window, tokenizer.pad_token_id or 0)
+        return cls(own, prefix, window, tokenizer.pad_token_id or 0, unk_id=tokenizer.unk_token_id)
 
     @classmethod
     def from_dir(cls, path: Path, prefix: str, window: int) -> TextTokenizer:
@@ -95,9 +102,15 @@ class TextTokenizer:
             raise ModelFileError(
                 f"{path}: the tokenizer cannot be loaded ({str(e).splitlines()[0]}); retrain or restore it"
             ) from None
-        pad = config.get("pad_token")
-        pad = pad.get("content") if isinstance(pad, dict) else pad
-        return cls(tokenizer, prefix, window, tokenizer.token_to_id(pad) if pad else 0)
+        pad, unk = (config.get(name) for name in ("pad_token", "unk_token"))
+        pad, unk = (token.get("content") if isinstance(token, dict) else token for token in (pad, unk))
+        return cls(
+            tokenizer,
+            prefix,
+            window,
+            tokenizer.token_to_id(pad) if pad else 0,
+            unk_id=tokenizer.token_to_id(unk) if unk else None,
+        )
 
     @contextmanager
     def reading(self, max_windows: int, window: int | None = None) -> Iterator[None]:

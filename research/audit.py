@@ -17,10 +17,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from voc.models.atomic import atomic_path
 from voc.models.backbone import DEFAULT_BACKBONE
 from voc.models.data import iter_labelled
 from voc.models.schema import LabelSchema, Task
-from voc.serving.atomic import atomic_path
 
 from .features import embed_texts, out_of_fold
 

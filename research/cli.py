@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from voc.models.backbone import DEFAULT_BACKBONE
-from voc.serving.cli import DEFAULT_MODEL
+from voc.models.store import DEFAULT_MODEL
 
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
@@ -84,6 +84,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
 
 def cmd_suggest(args: argparse.Namespace) -> int:
     from transformers.utils import logging as hf_logging
+
     from voc.models.errors import VocError
     from voc.models.predictor import Predictor
     from voc.models.store import resolve_model

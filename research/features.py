@@ -3,7 +3,7 @@
 ``embed_texts`` gives the frozen backbone's mean-pooled, L2-normalised sentence embeddings, cached on
 disk by content so that an audit or a simulation rerun pays for the encoder once. ``CheapModel`` is
 logistic regression per head on those embeddings, optionally averaged with the character/word TF-IDF
-baseline (``voc.evaluation.baselines.TfidfBaseline``), so its probabilities are a fast stand-in for the
+baseline (``voc.models.tfidf.TfidfBaseline``), so its probabilities are a fast stand-in for the
 fine-tuned model's.
 """
 
@@ -13,11 +13,12 @@ import hashlib
 from dataclasses import dataclass, field
 
 import numpy as np
-from voc.evaluation.baselines import TfidfBaseline, TrainingData
+
 from voc.models.backbone import DEFAULT_BACKBONE, embed, load_backbone, text_prefix, voc_home
 from voc.models.ngram import _fit_lr, _fit_multiclass
 from voc.models.predictor import calibrated_probs
 from voc.models.schema import LabelSchema
+from voc.models.tfidf import TfidfBaseline, TrainingData
 
 EMBED_MAX_LENGTH = 128
 

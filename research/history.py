@@ -11,9 +11,9 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from voc.evaluation.metrics import MAIN_METRIC
 from voc.models.artifact import META_FILE
 from voc.models.errors import ModelFileError
+from voc.models.metrics import MAIN_METRIC
 from voc.models.store import MODEL_NAME, resolve_model
 
 

@@ -2,7 +2,7 @@
 
 ``python -m voc.research.int8_gate --model voc-classifier:latest --work /tmp/int8 [--recipes dyn dyn-pc-rr static]``
 builds each recipe from ``onnx/model.onnx`` into ``--work`` (the model directory is only read) and gates it
-on the written and real validation files (``voc.evaluation.gate``) against the float32 graph, which scores as
+on the written and real validation files (``voc.models.gate``) against the float32 graph, which scores as
 ``torch`` does (agreement 1.000 in every export's gate).
 """
 
@@ -14,9 +14,9 @@ import random
 from functools import partial
 from pathlib import Path
 
-from voc.evaluation.gate import VALIDATION_FILES, gate_table, run_gate
 from voc.models import onnx_export
 from voc.models.backends import OrtEncoder
+from voc.models.gate import VALIDATION_FILES, gate_table, run_gate
 from voc.models.paths import DATA
 from voc.models.predictor import Predictor
 from voc.models.store import resolve_model

@@ -18,8 +18,9 @@ import argparse
 from pathlib import Path
 
 import numpy as np
-from voc.evaluation.metrics import MAIN_METRIC
+
 from voc.evaluation.run import evaluate_files
+from voc.models.metrics import MAIN_METRIC
 from voc.models.paths import DATA
 from voc.models.predictor import Predictor
 from voc.models.store import resolve_model

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
 from voc.models.predictor import label_thresholds
 from voc.models.schema import LabelSchema, Task
 

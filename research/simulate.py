@@ -18,9 +18,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
-from voc.evaluation.metrics import MAIN_METRIC, multi_label_metrics, single_label_metrics
+
 from voc.models.backbone import DEFAULT_BACKBONE
 from voc.models.data import iter_labelled
+from voc.models.metrics import MAIN_METRIC, multi_label_metrics, single_label_metrics
 from voc.models.predictor import label_thresholds
 from voc.models.schema import DEFAULT_LABELS, LabelSchema
 

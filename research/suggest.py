@@ -18,12 +18,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
+
+from voc.models.atomic import atomic_path
 from voc.models.data import LABEL_SEPARATOR, NO_LABELS
 from voc.models.predictor import Predictor, label_thresholds
 from voc.models.schema import Task
 from voc.models.text import clean_text
 from voc.models.tokens import pad_batch
-from voc.serving.atomic import atomic_path
 from voc.serving.batch import ScoreError, file_format, read_chunks
 from voc.serving.contract import text_problem
 

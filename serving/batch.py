@@ -18,7 +18,7 @@ beyond 64 bits).
 The input streams in chunks of ``CHUNK_ROWS`` rows or about ``CHUNK_BYTES`` of input, whichever comes first,
 so memory does not grow with the file nor with its cells. The output
 and its summary are written to temporary files and renamed into place at the end: after Ctrl-C or a
-crash there is no file at the output path (``voc.serving.atomic``).
+crash there is no file at the output path (``voc.models.atomic``).
 
 Spreadsheets (``voc.serving.formats``): a CSV's delimiter is detected (``,``, ``;``, tab, ``|``) unless given, and
 kept in CSV output; .xlsx in and out; CSV and .xlsx output are Excel-safe (no cell runs as a formula) unless
@@ -44,10 +44,11 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+from voc.models.atomic import atomic_path
 from voc.models.errors import VocError
 from voc.models.predictor import Predictor
 
-from .atomic import atomic_path
 from .contract import add_evidence, score_texts, text_problem
 from .dates import DateOptions
 from .evidence_columns import PREFIX, evidence_columns, evidence_types, with_every_label

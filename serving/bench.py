@@ -27,6 +27,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+
 from voc.models.paths import DATA, PACKAGE_ROOT
 
 from .loadtest import run as load

@@ -10,10 +10,10 @@ import sys
 from pathlib import Path
 from typing import NoReturn
 
+from voc.models.backends import add_backend_argument
 from voc.models.errors import VocError
 from voc.models.paths import PACKAGE_ROOT
-
-DEFAULT_MODEL = os.environ.get("VOC_MODEL", "voc-classifier:latest")
+from voc.models.store import DEFAULT_MODEL
 
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
@@ -129,22 +129,11 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_bench)
 
 
-def add_backend_argument(parser: argparse.ArgumentParser) -> None:
-    """``--backend``: what runs the encoder (docs/performance.md); default ``$VOC_BACKEND``, else the model's."""
-    from voc.models.backends import BACKENDS, ENV
-
-    parser.add_argument(
-        "--backend",
-        choices=BACKENDS,
-        default=os.environ.get(ENV) or None,
-        help=f"inference backend (default: ${ENV}, else the one the model's accuracy gate chose)",
-    )
-
-
 def cmd_serve(args: argparse.Namespace) -> NoReturn:
     """Load and self-check the model (a bad one ends here: one line, status 2), then become ``bentoml serve
     voc.serving.service:VocService`` with ``VOC_MODEL`` set and metrics of its own (exec: signals reach it)."""
     from bentoml._internal.configuration.containers import BentoMLContainer
+
     from voc.models.predictor import Predictor
     from voc.models.store import resolve_model
 
@@ -241,6 +230,7 @@ def cmd_score(args: argparse.Namespace) -> int:
 def _score_locally(args: argparse.Namespace) -> int:
     """``voc score`` in this process: check the columns before the model loads, score, print one line."""
     from transformers.utils import logging as hf_logging
+
     from voc.models.predictor import Predictor
     from voc.models.store import resolve_model
 

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, create_model, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError, ValidationError
+
 from voc.models.evidence import QUIET
 from voc.models.evidence import explain as explain_labels
 from voc.models.schema import LabelSchema, Task

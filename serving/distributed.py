@@ -33,10 +33,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from voc.models.atomic import atomic_path
 from voc.models.errors import VocError
 from voc.models.paths import PACKAGE_ROOT
 
-from .atomic import atomic_path
 from .batch import (
     CHUNK_ROWS,
     FORMATS,
@@ -142,6 +143,7 @@ class ShardScorer:
         bom: bool = True,
     ):
         import torch
+
         from voc.models.backends import THREADS_ENV
         from voc.models.predictor import Predictor
         from voc.models.store import resolve_model

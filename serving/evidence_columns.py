@@ -13,6 +13,7 @@ from typing import Any
 
 import pandas as pd
 import pyarrow as pa
+
 from voc.models.schema import LabelSchema
 
 PREFIX = "evidence."

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+
 from voc.models.errors import VocError
 
 DELIMITERS = (",", ";", "\t", "|")

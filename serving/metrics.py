@@ -16,6 +16,7 @@ import time
 from typing import Any
 
 import bentoml
+
 from voc.models.text import LANGUAGES
 
 from .guard import ASGIApp, Message, Receive, Scope, Send

@@ -19,6 +19,7 @@ import bentoml
 import yaml
 from pydantic import BaseModel, create_model
 from pydantic.json_schema import GenerateJsonSchema, models_json_schema
+
 from voc.models.paths import package_version
 
 from .batcher import Overloaded

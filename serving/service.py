@@ -54,12 +54,13 @@ os.environ.setdefault("BENTOML_DO_NOT_TRACK", "True")
 import bentoml  # noqa: E402
 from pydantic import BaseModel  # noqa: E402
 from starlette.responses import JSONResponse  # noqa: E402
+
 from voc.models.artifact import read_meta  # noqa: E402
 from voc.models.errors import VocError  # noqa: E402
 from voc.models.evidence import cost as explain_cost  # noqa: E402
 from voc.models.predictor import Predictor  # noqa: E402
 from voc.models.schema import LabelSchema  # noqa: E402
-from voc.models.store import MODEL_NAME, looks_like_path, resolve_model  # noqa: E402
+from voc.models.store import DEFAULT_MODEL, looks_like_path, resolve_model  # noqa: E402
 
 from . import logs  # noqa: E402
 from .batcher import MicroBatcher, Overloaded  # noqa: E402
@@ -81,8 +82,6 @@ from .metrics import HttpMetrics, PredictionMetrics  # noqa: E402
 from .openapi import DescribedService, io_model  # noqa: E402
 from .validation import ValidationMessages  # noqa: E402
 
-MODEL_ENV = "VOC_MODEL"
-MODEL_REF = os.environ.get(MODEL_ENV, f"{MODEL_NAME}:latest")
 THREADS_ENV = "VOC_TORCH_THREADS"
 QUEUE_ENV = "VOC_MAX_QUEUE_TEXTS"
 # Texts merged into one batch across requests (a request's own items are never split).
@@ -123,7 +122,7 @@ def load_predictor() -> Predictor:
 
         torch.set_num_threads(int(threads))
     try:
-        path, tag = resolve_model(MODEL_REF)
+        path, tag = resolve_model(DEFAULT_MODEL)
         return Predictor.load(path, tag=tag, batch_size=FORWARD_BATCH)  # backend: $VOC_BACKEND or the model's
     except VocError as e:
         stop_server(f"voc service: cannot start: {e}")
@@ -134,7 +133,7 @@ def model_schema() -> tuple[LabelSchema, dict]:
     when this module is imported, because the API's models are declared then. When that model cannot be read,
     the bundled schema: the worker then stops the server with the reason (``load_predictor``)."""
     try:
-        meta = read_meta(resolve_model(MODEL_REF)[0])
+        meta = read_meta(resolve_model(DEFAULT_MODEL)[0])
         return LabelSchema.from_dict(meta["schema"]), meta.get("thresholds", {})
     except VocError:
         return LabelSchema.load(), {}
@@ -160,13 +159,17 @@ class VocService:
     # Declared so that `bentoml build` packs the store entry; a directory in $VOC_MODEL needs no store.
     # A path that is no directory is left to load_predictor, which stops the server with one line.
     bento_model = (
-        None if looks_like_path(MODEL_REF) or Path(MODEL_REF).is_dir() else bentoml.models.BentoModel(MODEL_REF)
+        None
+        if looks_like_path(DEFAULT_MODEL) or Path(DEFAULT_MODEL).is_dir()
+        else bentoml.models.BentoModel(DEFAULT_MODEL)
     )
 
     def __init__(self) -> None:
         self.predictor = load_predictor()
         if self.predictor.schema != SCHEMA:  # the store's `latest` moved between import and load
-            stop_server(f"voc service: cannot start: {MODEL_REF} changed its label schema while the service started")
+            stop_server(
+                f"voc service: cannot start: {DEFAULT_MODEL} changed its label schema while the service started"
+            )
         score_texts(self.predictor, ["warm-up"])  # the first request should not pay for lazy init
         self.batcher = MicroBatcher(
             lambda texts: score_texts(self.predictor, texts),

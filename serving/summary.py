@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
+
 from voc.models.schema import LabelSchema
 
 from .dates import DAY_FIRST, MONTH_FIRST, DateOptions, DayMonth, date_order, is_blank, read_day

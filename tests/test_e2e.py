@@ -17,6 +17,7 @@ import httpx
 import numpy as np
 import pandas as pd
 import pytest
+
 from voc.models.backends import ONNX_FILES
 from voc.models.data import iter_labelled
 from voc.models.predictor import Predictor

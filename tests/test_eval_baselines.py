@@ -4,9 +4,11 @@ import json
 
 import numpy as np
 import pytest
-from voc.evaluation.baselines import MajorityBaseline, TfidfBaseline, TrainingData, ZeroShotBaseline, build_baselines
+
+from voc.evaluation.baselines import MajorityBaseline, ZeroShotBaseline, build_baselines
 from voc.evaluation.run import PUBLIC_DATA, VOC_TRAIN, default_train_files
 from voc.models.schema import LabelSchema
+from voc.models.tfidf import TfidfBaseline, TrainingData
 
 # (Korean, English, sentiment, themes, escalation): words that give each label away
 TEMPLATES = [

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from voc.evaluation.bootstrap import HeadStats, intervals
-from voc.evaluation.metrics import multi_label_metrics, single_label_metrics
+from voc.models.metrics import multi_label_metrics, single_label_metrics
 
 LABELS3 = ("low", "medium", "high")
 THEMES = ("speed", "empathy", "resolution", "trust")

@@ -8,13 +8,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 from test_eval_baselines import synthetic_rows, write_jsonl
+
+import voc
 from voc.evaluation import evaluate_files, metrics_table, run_evaluation
 from voc.evaluation.benchmarks import Benchmark, run_benchmarks
 from voc.evaluation.collect import EvaluationError
 from voc.models.data import DataError
 from voc.models.predictor import Predictor
-
-import voc
 
 SECTIONS = (
     "## Heads",

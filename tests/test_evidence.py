@@ -6,6 +6,7 @@ import unicodedata
 
 import numpy as np
 import pytest
+
 from voc.models import evidence
 from voc.models.evidence import MAX_UNITS, delete, explain, top_spans, units
 from voc.models.predictor import Predictor

@@ -12,6 +12,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+
 from voc.models import paths
 from voc.training.config import ConfigError, TrainConfig, load_config
 

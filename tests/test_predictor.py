@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
-from voc.models.artifact import ModelFileError, load_model
+
+from voc.models.errors import ModelFileError
 from voc.models.predictor import Predictor, calibrated_probs
 
 TEXTS = ["배송이 늦어요", "great support, thanks", "환불 해주세요 refund please", "ok"]
@@ -51,7 +52,7 @@ def test_saved_model_is_safetensors_only(tiny_model_dir):
 
 def test_loading_a_non_model_directory_says_what_to_do(tmp_path):
     with pytest.raises(ModelFileError, match="voc train"):
-        load_model(tmp_path)
+        Predictor.load(tmp_path)
 
 
 def test_register_and_resolve_from_store(tiny_model_dir):
@@ -69,6 +70,7 @@ def test_register_and_resolve_from_store(tiny_model_dir):
 
 def test_interrupted_registration_leaves_nothing_in_store(tiny_model_dir, monkeypatch):
     import bentoml
+
     from voc.models import store
 
     def entries() -> list[str]:

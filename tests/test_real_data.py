@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from voc.models.data import iter_labelled
 from voc.models.schema import LabelSchema
 

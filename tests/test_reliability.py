@@ -6,6 +6,7 @@ directories through the ``voc`` command line, and a batch job killed with SIGKIL
 from __future__ import annotations
 
 import pytest
+
 from voc.serving.reliability import Tally
 from voc.serving.reliability.cli_cases import batch_cases, config_cases, data_cases, model_cases, run_cases
 from voc.serving.reliability.soak import big_rows_memory, killed_batch_job

@@ -9,8 +9,10 @@ import pytest
 import torch
 from safetensors.torch import load_file
 from test_training import tiny_config  # noqa: F401  (the fixture: a seconds-long run on the tiny backbone)
+
 from voc.models.predictor import Predictor
 from voc.training import remote, train
+from voc.training.cli import measure_test_file
 from voc.training.config import ConfigError, load_config
 
 
@@ -36,7 +38,7 @@ def test_pack_keeps_only_the_pieces_the_rows_use(fitted):
 def test_weights_trained_elsewhere_are_put_back_exactly(fitted, tiny_config):  # noqa: F811
     """The finished model (full vocabulary, loaded from disk) gives the trimmed model's logits there."""
     config, pack, weights = fitted
-    out = train.main(load_config(None, [*tiny_config, "name=tiny", f"fine_tuned={weights}"]))
+    out = train.main(load_config(None, [*tiny_config, "name=tiny", f"fine_tuned={weights}"]), measure_test_file)
     saved = Predictor.load(out, backend="torch")
     result = json.loads((weights / "result.json").read_text())
     assert result["steps"] == saved.meta["train_stats"]["steps"]
@@ -45,6 +47,7 @@ def test_weights_trained_elsewhere_are_put_back_exactly(fitted, tiny_config):  #
 
     # Rebuild the trimmed model from the pack and the returned files, as it stood on the other machine.
     from transformers import AutoConfig, AutoModel
+
     from voc.models.classifier import VocClassifier
 
     encoder = AutoModel.from_config(AutoConfig.from_pretrained(str(pack)), add_pooling_layer=False)
@@ -72,12 +75,14 @@ def test_weights_trained_elsewhere_are_put_back_exactly(fitted, tiny_config):  #
 def test_other_settings_or_data_are_refused(fitted, tiny_config, tmp_path):  # noqa: F811
     _, _, weights = fitted
     with pytest.raises(ConfigError, match="other settings"):
-        train.main(load_config(None, [*tiny_config, "name=tiny", "epochs=3", f"fine_tuned={weights}"]))
+        train.main(
+            load_config(None, [*tiny_config, "name=tiny", "epochs=3", f"fine_tuned={weights}"]), measure_test_file
+        )
     first = load_config(None, tiny_config).train[0].path
     with open(first, "a", encoding="utf-8") as f:
         f.write('{"text": "one more row", "sentiment": "neutral"}\n')
     with pytest.raises(ConfigError, match="data changed"):
-        train.main(load_config(None, [*tiny_config, "name=tiny", f"fine_tuned={weights}"]))
+        train.main(load_config(None, [*tiny_config, "name=tiny", f"fine_tuned={weights}"]), measure_test_file)
 
 
 def test_a_pack_needs_frozen_word_embeddings(tiny_config, tmp_path):  # noqa: F811

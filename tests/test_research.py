@@ -9,11 +9,11 @@ import numpy as np
 import pandas as pd
 import pytest
 from test_eval_baselines import synthetic_rows, write_jsonl
+
+import voc
 from voc.models.data import iter_labelled
 from voc.models.schema import LabelSchema
 from voc.research.selection import head_uncertainty, select
-
-import voc
 
 SCHEMA = LabelSchema.load()
 

@@ -13,10 +13,11 @@ import pandas as pd
 import pytest
 import torch
 from test_training import ROWS, write_jsonl
+
 from voc.models.arrays import load_arrays, save_arrays
-from voc.models.artifact import ModelFileError, load_model, save_model
 from voc.models.backbone import load_backbone
 from voc.models.classifier import VocClassifier
+from voc.models.errors import ModelFileError
 from voc.models.ngram import NgramModel
 from voc.models.predictor import Predictor
 from voc.models.schema import LabelSchema
@@ -100,7 +101,7 @@ def test_ngram_part_round_trip_is_exact(tmp_path):
 def test_every_part_survives_save_and_load(trained_parts, tmp_path):
     model, tokenizer, meta, ngram = trained_parts
     in_memory = Predictor(model, tokenizer, meta, ngram=ngram)
-    save_model(tmp_path / "m", model, tokenizer, meta, ngram=ngram)
+    in_memory.save(tmp_path / "m")
     loaded = Predictor.load(tmp_path / "m")
     assert_same_scores(in_memory, loaded, atol=1e-4)
     assert loaded.temperatures == meta["temperatures"]
@@ -116,7 +117,7 @@ def test_every_part_survives_save_and_load(trained_parts, tmp_path):
 def test_saving_twice_gives_identical_files(trained_parts, tmp_path):
     model, tokenizer, meta, ngram = trained_parts
     for name in ("a", "b"):
-        save_model(tmp_path / name, model, tokenizer, meta, ngram=ngram)
+        Predictor(model, tokenizer, meta, ngram=ngram).save(tmp_path / name)
     for file in ("heads.safetensors", "ngram.safetensors", SELF_CHECK_FILE, "encoder/model.safetensors"):
         assert (tmp_path / "a" / file).read_bytes() == (tmp_path / "b" / file).read_bytes(), file
 
@@ -124,7 +125,7 @@ def test_saving_twice_gives_identical_files(trained_parts, tmp_path):
 @pytest.fixture()
 def saved(trained_parts, tmp_path):
     model, tokenizer, meta, ngram = trained_parts
-    return save_model(tmp_path / "m", model, tokenizer, meta, ngram=ngram)
+    return Predictor(model, tokenizer, meta, ngram=ngram).save(tmp_path / "m")
 
 
 def test_self_check_refuses_a_model_that_scores_differently(saved):
@@ -157,14 +158,14 @@ def test_unknown_format_says_which_version_this_code_reads(saved):
     meta = json.loads((saved / "voc.json").read_text())
     (saved / "voc.json").write_text(json.dumps({**meta, "format": 1}))
     with pytest.raises(ModelFileError, match="model format 1, but this voc reads format 2"):
-        load_model(saved)
+        Predictor.load(saved)
 
 
 @pytest.mark.parametrize("content", ["{not json", "[1, 2]", '{"format": 2}'])
 def test_garbage_meta_is_named(saved, content):
     (saved / "voc.json").write_text(content)
     with pytest.raises(ModelFileError, match="voc.json"):
-        load_model(saved)
+        Predictor.load(saved)
 
 
 def test_cli_scores_what_the_trained_model_scored_in_memory(tmp_path, tiny_backbone, bentoml_home):
@@ -208,3 +209,25 @@ def test_cli_scores_what_the_trained_model_scored_in_memory(tmp_path, tiny_backb
         assert scored["sentiment"][i] == result["sentiment"]["label"]
         assert scored["escalation"][i] == result["escalation"]["label"]
         assert scored["themes"][i] == "|".join(result["themes"]["labels"])
+
+
+def test_an_interrupted_save_leaves_the_saved_model_as_it_was(trained_parts, saved, monkeypatch):
+    from voc.models import artifact
+
+    model, tokenizer, meta, ngram = trained_parts
+    before = {p.relative_to(saved): p.read_bytes() for p in saved.rglob("*") if p.is_file()}
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(artifact.LabelSchema, "dump", interrupted)  # the files are half written by then
+    with pytest.raises(KeyboardInterrupt):
+        Predictor(model, tokenizer, {**meta, "max_length": 16}, ngram=ngram).save(saved)
+    assert {p.relative_to(saved): p.read_bytes() for p in saved.rglob("*") if p.is_file()} == before
+    assert [p.name for p in saved.parent.iterdir()] == [saved.name]
+    Predictor.load(saved)
+
+
+def test_only_a_model_built_from_its_parts_can_be_saved(saved, tmp_path):
+    with pytest.raises(ValueError, match="transformers tokenizer"):
+        Predictor.load(saved).save(tmp_path / "copy")

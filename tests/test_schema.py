@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from voc.models.schema import DEFAULT_THRESHOLD, LabelSchema, SchemaError, Task
 
 ROOT = Path(__file__).resolve().parents[1]

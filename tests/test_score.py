@@ -6,6 +6,7 @@ import json
 
 import pandas as pd
 import pytest
+
 from voc.models.predictor import Predictor
 from voc.serving import batch
 from voc.serving.batch import ScoreError, score_file

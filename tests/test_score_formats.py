@@ -8,6 +8,7 @@ import datetime as dt
 import pandas as pd
 import pytest
 from openpyxl import Workbook, load_workbook
+
 from voc.models.predictor import Predictor
 from voc.serving import batch
 from voc.serving.batch import score_file

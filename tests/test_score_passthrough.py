@@ -9,6 +9,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+
 from voc.models.predictor import Predictor
 from voc.serving.batch import score_file
 from voc.serving.jsonvalues import parse_line

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+
 from voc.models.schema import LabelSchema
 from voc.serving.contract import MAX_BODY_BYTES, MAX_ID_CHARS, MAX_ITEMS, MAX_TEXT_CHARS
 from voc.serving.explain_budget import MAX_EXPLAIN_PASSES
@@ -386,9 +387,10 @@ def test_home_page_and_docs_are_the_services_own(url):
 def tiny_model_with_schema(backbone: str, schema: LabelSchema, path: Path) -> Path:
     """A tiny random model (as conftest's ``tiny_model_dir``) whose heads are ``schema``'s."""
     import torch
-    from voc.models.artifact import save_model
+
     from voc.models.backbone import load_backbone
     from voc.models.classifier import VocClassifier
+    from voc.models.predictor import Predictor
 
     torch.manual_seed(0)
     encoder, tokenizer = load_backbone(backbone)
@@ -400,7 +402,7 @@ def tiny_model_with_schema(backbone: str, schema: LabelSchema, path: Path) -> Pa
         "temperatures": dict.fromkeys(schema.names, 1.0),
         "alert": "escalation.high",
     }
-    return save_model(path, VocClassifier(encoder, schema), tokenizer, meta)
+    return Predictor(VocClassifier(encoder, schema), tokenizer, meta).save(path)
 
 
 def test_a_head_added_to_labels_yaml_is_in_the_answer_and_the_openapi_and_a_removed_one_is_gone(

@@ -9,6 +9,7 @@ import logging
 import re
 
 import pytest
+
 from voc.serving import logs
 from voc.serving.guard import RequestGuard
 from voc.serving.metrics import REQUESTS, HttpMetrics

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from markupsafe import escape
+
 from voc.models.schema import LabelSchema
 from voc.serving.dates import DateOptions, read_day
 from voc.serving.summary import MAX_ERROR_ROWS, NONE, OTHER, Alert, Summary, merge_summaries

@@ -1,6 +1,7 @@
 import unicodedata
 
 import pytest
+
 from voc.models.text import clean_text, detect_language
 
 

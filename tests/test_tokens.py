@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from voc.models import ngram, predictor
 from voc.models.predictor import Predictor
 from voc.models.tokens import MAX_WINDOWS, READ_LENGTH, TextTokenizer, window_length, window_starts

@@ -6,8 +6,10 @@ import json
 
 import numpy as np
 import pytest
+
 from voc.models.predictor import Predictor
 from voc.training.calibration import fit_combination, tune_thresholds
+from voc.training.cli import measure_test_file
 from voc.training.config import ConfigError, load_config
 from voc.training.data import IGNORE, encode_rows, length_grouped_batches
 
@@ -88,11 +90,12 @@ def test_bad_label_fails_before_training(tmp_path, tiny_config, monkeypatch):
     config = load_config(None, [*tiny_config, f"train=[{bad}]"])
     monkeypatch.setattr(trainer.Trainer, "fit", lambda *a: pytest.fail("training started"))
     with pytest.raises(DataError, match=r"bad.jsonl:7: unknown sentiment label 'angry'"):
-        train.main(config)
+        train.main(config, measure_test_file)
 
 
 def test_missing_labels_are_masked(tiny_backbone):
     from transformers import AutoTokenizer
+
     from voc.models.schema import LabelSchema
 
     schema = LabelSchema.load()
@@ -129,9 +132,9 @@ def test_tune_thresholds_finds_the_separating_point():
 def test_train_end_to_end_is_reproducible(tiny_config, tmp_path):
     from voc.training import train
 
-    first = train.main(load_config(None, tiny_config))
+    first = train.main(load_config(None, tiny_config), measure_test_file)
     meta1 = json.loads((tmp_path / "model" / "voc.json").read_text())
-    second = train.main(load_config(None, [*tiny_config, f"output_dir={tmp_path}/model2"]))
+    second = train.main(load_config(None, [*tiny_config, f"output_dir={tmp_path}/model2"]), measure_test_file)
     meta2 = json.loads((tmp_path / "model2" / "voc.json").read_text())
     assert first.endswith("model") and second.endswith("model2")
     # Same data, config and seed: the same numbers (timings aside).
@@ -164,13 +167,13 @@ def test_test_texts_are_never_trained_on(tiny_config, tmp_path, capsys):
     # The test file repeats two training texts (as a public train split may hold a real-text test row).
     test = write_jsonl(tmp_path / "test2.jsonl", ROWS[:2])
     config = load_config(None, [*tiny_config, f"test=[{test}]"])
-    train.main(config)
+    train.main(config, measure_test_file)
     meta = json.loads((tmp_path / "model" / "voc.json").read_text())
     assert "held out: 6 training, 2 validation, 0 n-gram rows share a test text" in capsys.readouterr().out
     assert meta["train_stats"]["train_rows"] == len(ROWS) * 3 - 6 + 4
     everything = load_config(None, [*tiny_config, f"test=[{tmp_path / 'val.jsonl'}]"])
     with pytest.raises(ConfigError, match="validation: no rows left"):
-        train.main(everything)
+        train.main(everything, measure_test_file)
 
 
 def test_unknown_alert_label_fails_before_training(tiny_config, monkeypatch):
@@ -179,7 +182,7 @@ def test_unknown_alert_label_fails_before_training(tiny_config, monkeypatch):
     config = load_config(None, [*tiny_config, "alert=escalation.urgent"])
     monkeypatch.setattr(trainer.Trainer, "fit", lambda *a: pytest.fail("training started"))
     with pytest.raises(ConfigError, match="escalation.urgent"):
-        train.main(config)
+        train.main(config, measure_test_file)
 
 
 def test_train_help_documents_every_setting():
@@ -213,7 +216,7 @@ def test_the_alert_is_fitted_on_the_named_validation_files_only(tiny_config, tmp
     seen = []
     monkeypatch.setattr(train, "alert_threshold", lambda probs, gold, *a: seen.append(len(gold)) or 0.5)
     overrides = [*tiny_config, f"validation=[{tmp_path / 'val.jsonl'}, {real}]", f"alert_validation=[{real}]"]
-    train.main(load_config(None, overrides))
+    train.main(load_config(None, overrides), measure_test_file)
     assert seen == [4]  # the real file's rows, not the other validation file's six
     with pytest.raises(ConfigError, match=r"alert_validation names files that are not validation sources"):
         load_config(None, [*tiny_config, f"alert_validation=[{tmp_path / 'train.jsonl'}]"])

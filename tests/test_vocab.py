@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from voc.models.backbone import E5_PREFIX
 from voc.models.text import clean_text
 from voc.models.vocab import bundled_texts, in_ranges, kept_ids, lookup

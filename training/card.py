@@ -19,13 +19,12 @@ def _contribution_table(contributions: dict) -> str:
     return "\n".join(lines)
 
 
-def model_card(meta: dict, schema: LabelSchema) -> str:
-    from voc.evaluation import metrics_table
-
+def model_card(meta: dict, schema: LabelSchema, test_tables: dict[str, str]) -> str:
+    """The card of a trained model from its ``voc.json`` contents; ``test_tables``: per test file, the table of its
+    metrics (``voc.training.train.MeasureFile``)."""
     stats, cfg = meta["train_stats"], meta["training"]
     tasks = "\n".join(f"- **{t.name}** ({t.type}): {', '.join(t.labels)}" for t in schema.tasks)
-    per_file = meta.get("test_metrics") or {}
-    test = "\n\n".join(f"### {name}\n\n{metrics_table(m)}" for name, m in per_file.items())
+    test = "\n\n".join(f"### {name}\n\n{table}" for name, table in test_tables.items())
     test = test or "_No test files were configured._"
     return f"""# voc-classifier — {meta["name"]}
 

@@ -24,7 +24,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from .train import main
 
     try:
-        main(config)
+        main(config, measure_test_file)
     except ConfigError as e:
         print(f"voc train: config error: {e}", file=sys.stderr)
         return 2
@@ -34,11 +34,20 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def measure_test_file(predictor, path: Path) -> tuple[dict, str]:
+    """A test file's metrics as ``voc evaluate --data FILE`` computes them, and their table: what ``voc train``
+    prints and puts in the model card (``voc.training.train.MeasureFile``)."""
+    from voc.evaluation import evaluate_files, metrics_table
+
+    metrics = evaluate_files(predictor, [path])
+    return metrics, metrics_table(metrics)
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     """Export the ONNX backends beside a model, gate them on validation and print the gate."""
-    from voc.evaluation.gate import VALIDATION_FILES, gate_table
     from voc.models.artifact import read_meta
     from voc.models.errors import VocError
+    from voc.models.gate import VALIDATION_FILES, gate_table
     from voc.models.paths import NO_DATA_HINT
     from voc.models.store import resolve_model
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
+
 from voc.models import paths
 from voc.models.errors import VocError
 from voc.models.paths import NO_DATA_HINT, bundled_configs, find_config, find_file, output_base

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+
 from voc.models.data import iter_labelled
 from voc.models.schema import LabelSchema
 from voc.models.text import clean_text

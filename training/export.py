@@ -2,7 +2,7 @@
 
 Writes ``onnx/model.onnx`` and ``onnx/model-int8.onnx`` (``voc.models.onnx_export``), records the int8 graph's
 own self-check probabilities (``voc.models.selfcheck``), scores the written and real validation files with every
-backend (``voc.evaluation.gate``) and records the result in ``voc.json`` (``backends``: the default backend, each
+backend (``voc.models.gate``) and records the result in ``voc.json`` (``backends``: the default backend, each
 variant's file and size, the gate) and in the model card. The ONNX files count only once ``voc.json``
 names them, so an export that stops part-way leaves the model as it was. One model is held at a time.
 """
@@ -15,10 +15,10 @@ from collections.abc import Sequence
 from functools import partial
 from pathlib import Path
 
-from voc.evaluation.gate import VALIDATION_FILES, gate_table, run_gate
 from voc.models.artifact import read_meta, write_meta
 from voc.models.backends import ONNX_FILES
 from voc.models.errors import ModelFileError
+from voc.models.gate import VALIDATION_FILES, gate_table, run_gate
 from voc.models.onnx_export import export_onnx
 from voc.models.predictor import Predictor
 from voc.models.schema import LabelSchema

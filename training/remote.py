@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
+
 from voc.models.schema import LabelSchema
 
 from .config import ConfigError, TrainConfig, config_from_dict, load_config
@@ -193,6 +194,7 @@ def encoder_metrics(model, data, schema: LabelSchema, pad_id: int, device) -> di
 def fit(pack_dir: Path, name: str, out: Path, device: str) -> dict:
     """Rebuild the encoder from a pack, fine-tune it on config ``name``'s rows, write the trained weights."""
     from transformers import AutoConfig, AutoModel
+
     from voc.models.classifier import VocClassifier
 
     from .trainer import Trainer, seed_everything

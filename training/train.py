@@ -8,18 +8,22 @@ from __future__ import annotations
 import platform
 import random
 import time
+from collections.abc import Callable
 from importlib import metadata
+from pathlib import Path
 
 import numpy as np
 import torch
-from voc.models.artifact import staged_dir, write_meta, write_model_files
+
+from voc.models.artifact import write_meta
+from voc.models.atomic import atomic_dir
 from voc.models.backbone import load_backbone, text_prefix
 from voc.models.classifier import VocClassifier
 from voc.models.data import iter_labelled, sha256_file
+from voc.models.metrics import gold_arrays, head_metrics, headline
 from voc.models.ngram import NgramModel
-from voc.models.predictor import DECISION_RULE, Predictor, calibrated_probs
+from voc.models.predictor import DECISION_RULE, Predictor, calibrated_probs, label_thresholds
 from voc.models.schema import LabelSchema
-from voc.models.selfcheck import make_self_check
 
 from .calibration import alert_threshold, fit_combination, tune_thresholds
 from .card import model_card
@@ -42,37 +46,14 @@ PACKAGES = (
 )
 
 
-def gold_arrays(rows: list[dict], schema: LabelSchema) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """Per task: (mask of rows that carry it, gold as class indices or a 0/1 matrix)."""
-    out = {}
-    for task in schema.tasks:
-        has = np.array([r[task.name] is not None for r in rows])
-        values = [r[task.name] for r in rows if r[task.name] is not None]
-        if task.multi:
-            gold = np.array([[label in v for label in task.labels] for v in values], dtype=np.float32)
-        else:
-            gold = np.array([task.labels.index(v) for v in values])
-        out[task.name] = (has, gold.reshape(len(values), -1) if task.multi else gold)
-    return out
-
-
 def part_metrics(probs: dict[str, np.ndarray], golds: dict, schema: LabelSchema, thresholds: dict) -> dict:
     """Headline metrics of one part's probabilities (encoder alone, n-gram alone, or combined)."""
-    from voc.evaluation.metrics import headline, multi_label_metrics, single_label_metrics
-    from voc.models.predictor import label_thresholds
-
     out = {}
     for task in schema.tasks:
         has, gold = golds[task.name]
-        if not has.any() or task.name not in probs:
-            continue
-        p = probs[task.name][has]
-        if task.multi:
+        if has.any() and task.name in probs:
             thr = label_thresholds(thresholds.get(task.name, {}), task.labels, task.default_threshold)
-            out[task.name] = headline(multi_label_metrics(gold.astype(int), p, thr, task.labels))
-        else:
-            thr = label_thresholds(thresholds.get(task.name, {}), task.labels, task.default_threshold)
-            out[task.name] = headline(single_label_metrics(gold, p, task.labels, thr))
+            out[task.name] = headline(head_metrics(task, gold, probs[task.name][has], thr))
     return out
 
 
@@ -105,8 +86,15 @@ def contributions(predictor: Predictor, splits: dict[str, tuple[list[dict], tupl
     return out
 
 
-def main(config: TrainConfig) -> str:
-    """Train the model the config describes; returns the saved directory (and store tag if registered)."""
+# Measures a saved model on one labelled test file: its metrics dict and their Markdown table (what the log and the
+# model card show). That is evaluation's work, which training does not import (it builds only on voc.models): the
+# command line (voc.training.cli.measure_test_file) hands it in.
+MeasureFile = Callable[[Predictor, Path], tuple[dict, str]]
+
+
+def main(config: TrainConfig, measure: MeasureFile) -> str:
+    """Train the model the config describes, measuring the saved model on each test file with ``measure``; returns
+    the saved directory (and store tag if registered)."""
     started = time.perf_counter()
     seed_everything(config.seed)
     if config.num_threads:
@@ -199,16 +187,17 @@ def main(config: TrainConfig) -> str:
         data={str(p): sha256_file(config.resolve(p)) for p in _data_files(config)},
         versions={"python": platform.python_version(), **{p: _version(p) for p in PACKAGES}},
     )
-    in_memory = Predictor(model, predictor.tokenizer, meta, ngram=ngram)  # its tokenizer: ~270 MB a copy
-    check = make_self_check(in_memory, _self_check_texts(val_texts, config.seed))
+    del predictor  # its tokenizer (~270 MB a copy) goes before the calibrated model's comes
+    in_memory = Predictor(model, tokenizer, meta, ngram=ngram)
+    check_texts = _self_check_texts(val_texts, config.seed)
 
     # Save, then measure only what ships: every figure below comes from the directory as reloaded from
     # disk (whose self-check must pass), never from the objects in memory. The staging directory becomes
     # the output directory only when all of it succeeded.
-    with staged_dir(config.output_path) as staging:
-        write_model_files(staging, model, tokenizer, meta, ngram=ngram, self_check=check)
+    with atomic_dir(config.output_path) as staging:
+        in_memory.save(staging, check_texts=check_texts)
         saved = Predictor.load(staging)
-        print(f"saved model reloaded from disk; self-check passed ({len(check['texts'])} texts)")
+        print(f"saved model reloaded from disk; self-check passed ({len(check_texts)} texts)")
         test_rows = [row for path in test_files for row in iter_labelled(path, schema)]
         parts = contributions(
             saved,
@@ -217,14 +206,12 @@ def main(config: TrainConfig) -> str:
                 "test": (test_rows, saved.part_logits([r["text"] for r in test_rows])),
             },
         )
-        from voc.evaluation import evaluate_files, metrics_table
-
         # Each test file on its own (in-domain and real customer text are different questions), with the
-        # same code as `voc evaluate --data FILE`, so the figures printed here are the ones it prints.
-        test_metrics = {}
+        # same code as `voc evaluate --data FILE` (``measure``), so the figures printed here are the ones it prints.
+        test_metrics, test_tables = {}, {}
         for path, name in zip(test_files, config.test):
-            test_metrics[name] = evaluate_files(saved, [path])
-            print(f"\n{name}:\n{metrics_table(test_metrics[name])}")
+            test_metrics[name], test_tables[name] = measure(saved, path)
+            print(f"\n{name}:\n{test_tables[name]}")
         meta.update(
             train_stats={
                 "train_rows": len(train_rows),
@@ -240,8 +227,8 @@ def main(config: TrainConfig) -> str:
             metrics=next(iter(test_metrics.values()), {}),  # the first test file's: the headline
             test_metrics=test_metrics,
         )
-        write_meta(staging, meta, schema, card=model_card(meta, schema))
-        del saved, predictor, in_memory, model, encoder, tokenizer  # the export loads what it needs itself
+        write_meta(staging, meta, schema, card=model_card(meta, schema, test_tables))
+        del saved, in_memory, model, encoder, tokenizer  # the export loads what it needs itself
         # ONNX backends, gated on every validation file read whole (docs/performance.md)
         gated = [config.resolve(s.path) for s in config.validation if s.sample is None]
         export_model(staging, gated or [config.resolve(config.validation[0].path)])

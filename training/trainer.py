@@ -10,6 +10,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
+
 from voc.models.classifier import VocClassifier
 
 from .config import TrainConfig

@@ -156,7 +156,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--model", default=os.environ.get("VOC_MODEL", "voc-classifier:latest"), help="store tag or model directory"
     )
-    from voc.serving.cli import add_backend_argument
+    from voc.models.backends import add_backend_argument
 
     add_backend_argument(p)
     p.set_defaults(func=cmd_classify)
@@ -194,4 +194,3 @@ def main(argv: list[str] | None = None) -> int:
     except VocError as e:  # every error a user can fix: one line, no traceback
         print(f"voc {args.command}: error: {e}", file=sys.stderr)
         return 2
-

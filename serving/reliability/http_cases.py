@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Callable
 
 import httpx
+
 from voc.models.evidence import MAX_UNITS
 
 from ..contract import MAX_BODY_BYTES, MAX_ID_CHARS, MAX_ITEMS, MAX_TEXT_CHARS

@@ -2,8 +2,9 @@
 
 import numpy as np
 import pytest
-from voc.evaluation.calibration import expected_calibration_error, reliability
-from voc.evaluation.metrics import headline, multi_label_metrics, single_label_metrics
+
+from voc.models.calibration import expected_calibration_error, reliability
+from voc.models.metrics import headline, multi_label_metrics, single_label_metrics
 
 LABELS = ("negative", "neutral", "positive")
 

@@ -19,9 +19,10 @@ from __future__ import annotations
 import numpy as np
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, multilabel_confusion_matrix
 from sklearn.metrics import precision_recall_fscore_support as prfs
-from voc.models.predictor import single_decisions
 
 from .calibration import reliability
+from .predictor import single_decisions
+from .schema import LabelSchema, Task
 
 # The number a head is judged by: macro F1 weighs every sentiment/escalation class equally; themes are
 # many sparse binary decisions, where micro F1 is the stable summary.
@@ -92,3 +93,25 @@ def headline(task_metrics: dict) -> dict:
         **{k: task_metrics[k] for k in HEADLINE},
         "ece": task_metrics["calibration"]["ece"],
     }
+
+
+def head_metrics(task: Task, gold: np.ndarray, probs: np.ndarray, thresholds: np.ndarray) -> dict:
+    """A head's metrics at its decision thresholds (``voc.models.predictor.label_thresholds``): ``gold`` as
+    :func:`gold_arrays` gives it."""
+    if task.multi:
+        return multi_label_metrics(gold.astype(int), probs, thresholds, task.labels)
+    return single_label_metrics(gold, probs, task.labels, thresholds)
+
+
+def gold_arrays(rows: list[dict], schema: LabelSchema) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Per task: (mask of rows that carry it, gold of those rows as class indices or a 0/1 matrix)."""
+    out = {}
+    for task in schema.tasks:
+        has = np.array([r[task.name] is not None for r in rows])
+        values = [r[task.name] for r in rows if r[task.name] is not None]
+        if task.multi:
+            gold = np.array([[label in v for label in task.labels] for v in values], dtype=np.float32)
+        else:
+            gold = np.array([task.labels.index(v) for v in values])
+        out[task.name] = (has, gold.reshape(len(values), -1) if task.multi else gold)
+    return out
