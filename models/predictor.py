@@ -30,6 +30,19 @@ def calibrated_probs(logits: np.ndarray, multi: bool, temperature: float) -> np.
     return e / e.sum(axis=1, keepdims=True)
 
 
+def shift_priors(probs: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """A single-label head's probabilities with each row's log-prior offsets added (``offsets``: one row of
+    offsets per text, zeros where none apply), renormalised: per-language calibration (``language_offsets``).
+    Rows without offsets are returned exactly as they were, in the same dtype."""
+    out = probs.copy()
+    rows = np.flatnonzero(np.any(offsets != 0, axis=1))
+    if len(rows):
+        z = np.log(np.clip(probs[rows].astype(np.float64), 1e-12, None)) + offsets[rows]
+        e = np.exp(z - z.max(axis=1, keepdims=True))
+        out[rows] = e / e.sum(axis=1, keepdims=True)
+    return out
+
+
 # Recorded in voc.json by training: the metrics saved with a model were measured under this rule (older models
 # let the most likely label win too, so their stored recall of an override label is an upper bound now).
 DECISION_RULE = "threshold-only"
@@ -143,6 +156,12 @@ class Predictor:
         self.temperatures = {t: float(meta.get("temperatures", {}).get(t, 1.0)) for t in self.schema.names}
         self.thresholds = meta.get("thresholds", {})
         self.ngram_weights = {t: float(w) for t, w in meta.get("ngram_weights", {}).items()}
+        # {language: {task: log-prior offset per label}}, fitted on real validation rows of that language
+        # (training/calibration.py fit_language_offsets); a language or head without one is left as it is.
+        self.language_offsets = {
+            lang: {t: np.asarray(b, dtype=np.float64) for t, b in per.items()}
+            for lang, per in meta.get("language_offsets", {}).items()
+        }
         self.tag = tag
         self.path: Path | None = None  # the model directory, when loaded from one (``load``)
         self._torch_model = None
@@ -251,19 +270,26 @@ class Predictor:
         encoder, ngram, _ = self.analyse(texts)
         return encoder, ngram
 
-    def combine(self, encoder: dict[str, np.ndarray], ngram: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        """Calibrated probabilities from the parts' logits: ``(encoder + w * ngram) / T`` per head."""
+    def combine(
+        self, encoder: dict[str, np.ndarray], ngram: dict[str, np.ndarray], languages: list[str]
+    ) -> dict[str, np.ndarray]:
+        """Calibrated probabilities from the parts' logits: ``(encoder + w * ngram) / T`` per head, then each
+        text's language offsets (``languages``: ``detect_language`` of each text)."""
         out = {}
         for task in self.schema.tasks:
             z = encoder[task.name]
             if task.name in self.ngram_weights and task.name in ngram:
                 z = z + self.ngram_weights[task.name] * ngram[task.name]
             out[task.name] = calibrated_probs(z, task.multi, self.temperatures[task.name])
+            if not task.multi and any(task.name in per for per in self.language_offsets.values()):
+                zero = np.zeros(len(task.labels))
+                rows = np.stack([self.language_offsets.get(lang, {}).get(task.name, zero) for lang in languages])
+                out[task.name] = shift_priors(out[task.name], rows)
         return out
 
     def predict_proba(self, texts: list[str]) -> dict[str, np.ndarray]:
         """Calibrated probabilities per task, each an array [n_texts, n_labels] in the schema's label order."""
-        return self.combine(*self.part_logits(texts))
+        return self.combine(*self.part_logits(texts), [detect_language(t) for t in texts])
 
     def decide(self, probs: dict[str, np.ndarray], i: int) -> dict:
         """The result for row ``i``: a label (single, see ``single_decisions``) or the labels over threshold
@@ -286,8 +312,8 @@ class Predictor:
         """One result per text, in order: ``{"language", <task>: {...}, ..., "truncated"}`` as in the HTTP
         contract (``truncated``: the text was too long to be read whole, see ``voc.models.tokens``; its start was)."""
         encoder, ngram, truncated = self.analyse(texts)
-        probs = self.combine(encoder, ngram)
+        languages = [detect_language(t) for t in texts]
+        probs = self.combine(encoder, ngram, languages)
         return [
-            {"language": detect_language(t), **self.decide(probs, i), "truncated": truncated[i]}
-            for i, t in enumerate(texts)
+            {"language": languages[i], **self.decide(probs, i), "truncated": truncated[i]} for i in range(len(texts))
         ]

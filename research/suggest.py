@@ -23,7 +23,7 @@ from voc.models.atomic import atomic_path
 from voc.models.data import LABEL_SEPARATOR, NO_LABELS
 from voc.models.predictor import Predictor, label_thresholds
 from voc.models.schema import Task
-from voc.models.text import clean_text
+from voc.models.text import clean_text, detect_language
 from voc.models.tokens import pad_batch
 from voc.serving.batch import ScoreError, file_format, read_chunks
 from voc.serving.contract import text_problem
@@ -82,7 +82,8 @@ def model_outputs(predictor: Predictor, texts: list[str]) -> tuple[dict[str, np.
         logits = {name: head(torch.from_numpy(pooled)).numpy() for name, head in model.heads.items()}
     ngram = predictor.ngram.logits(texts) if predictor.ngram is not None else {}
     norms = np.linalg.norm(pooled, axis=1, keepdims=True)
-    return predictor.combine(logits, ngram), pooled / np.clip(norms, 1e-9, None)
+    languages = [detect_language(t) for t in texts]
+    return predictor.combine(logits, ngram, languages), pooled / np.clip(norms, 1e-9, None)
 
 
 def why(task: Task, probs: np.ndarray, thresholds: dict[str, float]) -> str:

@@ -36,6 +36,24 @@ def test_thresholds_pick_themes(tiny_model_dir):
     assert all(r["themes"]["labels"] == [first] for r in predictor.predict(TEXTS))
 
 
+def test_language_offsets_shift_only_their_language_and_head(tiny_model_dir):
+    """Per-language calibration: the offsets of a language move its texts' probabilities (and so decisions),
+    renormalised, and leave other languages and heads exactly as they were."""
+    plain = Predictor.load(tiny_model_dir)
+    shifted = Predictor.load(tiny_model_dir)
+    labels = shifted.schema["sentiment"].labels
+    neutral = labels.index("neutral")
+    shifted.language_offsets = {"ko": {"sentiment": np.where(np.arange(len(labels)) == neutral, 30.0, 0.0)}}
+    texts = ["배송이 너무 늦어요", "The delivery is late"]
+    before, after = plain.predict_proba(texts), shifted.predict_proba(texts)
+    assert after["sentiment"][0, neutral] > 0.99 and after["sentiment"][0].sum() == pytest.approx(1.0)
+    np.testing.assert_allclose(after["sentiment"][1], before["sentiment"][1])  # English: no offsets
+    np.testing.assert_allclose(after["escalation"], before["escalation"])  # no offsets for this head
+    ko, en = shifted.predict(texts)
+    assert (ko["language"], ko["sentiment"]["label"]) == ("ko", "neutral")
+    assert en["sentiment"] == plain.predict(texts)[1]["sentiment"]
+
+
 def test_temperature_softens_probabilities():
     logits = np.array([[2.0, 0.0, -2.0]])
     sharp = calibrated_probs(logits, multi=False, temperature=1.0)

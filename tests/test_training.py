@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from voc.models.predictor import Predictor
-from voc.training.calibration import fit_combination, tune_thresholds
+from voc.training.calibration import fit_combination, fit_language_offsets, tune_thresholds
 from voc.training.cli import measure_test_file
 from voc.training.config import ConfigError, load_config
 from voc.training.data import IGNORE, encode_rows, length_grouped_batches
@@ -220,3 +220,21 @@ def test_the_alert_is_fitted_on_the_named_validation_files_only(tiny_config, tmp
     assert seen == [4]  # the real file's rows, not the other validation file's six
     with pytest.raises(ConfigError, match=r"alert_validation names files that are not validation sources"):
         load_config(None, [*tiny_config, f"alert_validation=[{tmp_path / 'train.jsonl'}]"])
+
+
+def test_language_offsets_are_kept_where_they_help_held_out_rows():
+    """Korean rows that are neutral a third of the time but never most probable neutral get a neutral offset;
+    English rows whose probabilities are already right get none; a language with too few rows is left alone."""
+    rng = np.random.default_rng(0)
+    n = 300
+    gold = rng.choice(3, size=n, p=[0.4, 0.3, 0.3])
+    ko = np.full((n, 3), 0.05)
+    ko[np.arange(n), np.where(gold == 1, 0, gold)] = 0.9  # neutral rows look negative to the model
+    en = np.full((n, 3), 1 / 3)  # uninformative but calibrated to the label frequencies below
+    en_gold = rng.choice(3, size=n, p=[1 / 3, 1 / 3, 1 / 3])
+    probs = np.concatenate([ko / ko.sum(1, keepdims=True), en, en[:50]])
+    languages = ["ko"] * n + ["en"] * n + ["mixed"] * 50
+    offsets = fit_language_offsets(probs, np.concatenate([gold, en_gold, en_gold[:50]]), languages, seed=13)
+    assert set(offsets) == {"ko"}
+    negative, neutral, positive = offsets["ko"]
+    assert neutral > 0.5 and positive == 0.0

@@ -57,8 +57,12 @@ class TrainConfig:
     alert_recall: float = 0.9  # validation recall the alert threshold keeps; 0 disables
     alert_min_precision: float = 0.0  # ...but never a threshold whose validation precision is below this
     # Validation files the alert threshold is fitted on (default: all): real customer text, so that the alert's
-    # operating point is that of the text it will meet, not of text written for the project.
+    # operating point is that of the text it will meet, not of text written for the project. The per-language
+    # offsets below are fitted on the same rows.
     alert_validation: list[str] = field(default_factory=list)
+    # Per language (ko, en, mixed: by script), log-prior offsets of each single-label head, fitted on those
+    # validation rows after the shared temperature and kept only where they help held-out rows (calibration.py)
+    language_offsets: bool = True
     # The character/word n-gram part, combined with the encoder on the validation split.
     ngram: bool = True  # fit and combine the n-gram part
     ngram_train: list[Source] = field(default_factory=list)  # extra rows for the n-gram part only

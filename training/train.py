@@ -22,10 +22,11 @@ from voc.models.classifier import VocClassifier
 from voc.models.data import iter_labelled, sha256_file
 from voc.models.metrics import gold_arrays, head_metrics, headline
 from voc.models.ngram import NgramModel
-from voc.models.predictor import DECISION_RULE, Predictor, calibrated_probs, label_thresholds
+from voc.models.predictor import DECISION_RULE, Predictor, calibrated_probs, label_thresholds, shift_priors
 from voc.models.schema import LabelSchema
+from voc.models.text import detect_language
 
-from .calibration import alert_threshold, fit_combination, tune_thresholds
+from .calibration import alert_threshold, fit_combination, fit_language_offsets, tune_thresholds
 from .card import model_card
 from .config import ConfigError, TrainConfig
 from .data import encode_rows, held_out_texts, label_columns, read_sources, without_texts
@@ -64,7 +65,8 @@ def contributions(predictor: Predictor, splits: dict[str, tuple[list[dict], tupl
     schema = predictor.schema
     parts: dict[str, dict] = {}
     for split, (rows, (enc, ng)) in splits.items():
-        parts[split] = {"golds": gold_arrays(rows, schema), "combined": predictor.combine(enc, ng)}
+        languages = [detect_language(r["text"]) for r in rows]
+        parts[split] = {"golds": gold_arrays(rows, schema), "combined": predictor.combine(enc, ng, languages)}
         for name, logits in (("encoder", enc), ("ngram", ng)):
             parts[split][name] = {
                 t.name: calibrated_probs(logits[t.name], t.multi, 1.0) for t in schema.tasks if t.name in logits
@@ -168,16 +170,34 @@ def main(config: TrainConfig, measure: MeasureFile) -> str:
         val_probs[task.name] = calibrated_probs(combined, task.multi, temperatures[task.name])
         if task.multi:
             thresholds[task.name] = tune_thresholds(val_probs[task.name], gold, task.labels)
+    # The rows of real customer text (alert_validation): the alert and the per-language offsets are fitted there.
+    real = np.array([not config.alert_validation or r["file"] in config.alert_validation for r in val_rows])
+    languages = np.array([detect_language(r["text"]) for r in val_rows])
+    offsets: dict[str, dict[str, list[float]]] = {}
+    for task in schema.tasks if config.language_offsets else ():
+        if task.multi or task.name not in val_probs:
+            continue
+        has, gold = golds[task.name]
+        fit = real[has]
+        fitted = fit_language_offsets(val_probs[task.name][fit], gold[fit], languages[has][fit], config.seed)
+        for lang, b in fitted.items():
+            offsets.setdefault(lang, {})[task.name] = b
+        if fitted:  # what the saved model will do: the alert below is fitted on the shifted probabilities
+            zero = [0.0] * len(task.labels)
+            rows = np.array([fitted.get(lang, zero) for lang in languages[has]])
+            val_probs[task.name] = shift_priors(val_probs[task.name], rows)
+        print(f"{task.name}: per-language offsets {fitted or 'none kept'}")
     if config.alert_recall and known and alert_task in val_probs and not schema[alert_task].multi:
         label = schema[alert_task].labels.index(alert_label)
         has, gold = golds[alert_task]
-        fit = np.array([not config.alert_validation or r["file"] in config.alert_validation for r in val_rows])[has]
+        fit = real[has]
         thr = alert_threshold(
             val_probs[alert_task][fit], gold[fit], label, config.alert_recall, config.alert_min_precision
         )
         if thr is not None:
             thresholds[alert_task] = {alert_label: thr}
     meta.update(temperatures=temperatures, ngram_weights=ngram_weights, thresholds=thresholds)
+    meta.update(language_offsets=offsets)
     meta.update(decision_rule=DECISION_RULE)  # the rule the metrics below are measured under
     meta.update(
         alert=alert if known else None,
