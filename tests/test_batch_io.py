@@ -16,10 +16,10 @@ import pytest
 from openpyxl import Workbook, load_workbook
 
 import voc
+from voc.batch.score import ScoreError, score_file
 from voc.models.errors import ModelFileError
 from voc.models.predictor import Predictor
 from voc.serving import batch
-from voc.serving.batch import ScoreError, score_file
 
 HOSTILE = {
     "bare CR": "a\rb",

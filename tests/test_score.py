@@ -7,11 +7,11 @@ import json
 import pandas as pd
 import pytest
 
+from voc.batch.score import ScoreError, score_file
+from voc.batch.summary import summary_paths
 from voc.models.predictor import Predictor
 from voc.serving import batch
-from voc.serving.batch import ScoreError, score_file
 from voc.serving.contract import MAX_TEXT_CHARS
-from voc.serving.summary import summary_paths
 
 ROWS = [
     {"ticket": "007", "review": "배송이 2주째 안 와요. 환불해 주세요", "stars": "1"},
@@ -203,7 +203,7 @@ def test_progress_moves_per_forward_batch_with_a_total(predictor, tmp_path, monk
         def update(self, n):
             updates.append(n)
 
-    monkeypatch.setattr("voc.serving.progress.tqdm", Bar)  # the bar progress_display shows
+    monkeypatch.setattr("voc.batch.progress.tqdm", Bar)  # the bar progress_display shows
     src = write_input(tmp_path / "in.csv", ROWS * 3)
     score_file(predictor, src, tmp_path / "out.csv", "review", chunk_rows=100, progress=True)
     assert totals == [len(ROWS) * 3] and sum(updates) == len(ROWS) * 3

@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 from test_score import ROWS, SCORED, read_output, write_input
 
+from voc.batch.score import score_file
+from voc.batch.summary import highlight, summary_paths
 from voc.models.predictor import Predictor
-from voc.serving.batch import score_file
-from voc.serving.summary import highlight, summary_paths
 
 COLUMNS = ["evidence.sentiment", "evidence.themes", "evidence.escalation"]
 SPAN_KEYS = {"start", "end", "text", "weight"}
