@@ -80,7 +80,7 @@ def test_highlight_keeps_context_around_spans():
 
 def test_explain_warns_of_its_cost_and_reports_progress_in_a_log(tiny_model_dir, tmp_path, capsys, monkeypatch):
     import voc
-    from voc.serving import progress
+    from voc.batch import progress
 
     monkeypatch.setattr(progress, "EVERY_SECONDS", 0.0)  # a line per update instead of every 30 s
     src = write_input(tmp_path / "in.csv")
