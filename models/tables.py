@@ -77,13 +77,13 @@ def read_chunks(
     """The rows of ``path`` as DataFrames of at most ``chunk_rows`` rows and about ``chunk_bytes`` of input
     (at least one row a chunk; at least one chunk, maybe empty); ``delimiter``: a CSV's (``None``:
     ``voc.models.spreadsheets.sniff_delimiter``)."""
-    fmt, encoding = file_format(path), reading_encoding(encoding)
+    fmt, reading = file_format(path), reading_encoding(encoding)  # ``encoding`` as given names it in messages
     if fmt == "xlsx":
         yield from xlsx_chunks(path, chunk_rows, chunk_bytes)
     elif fmt == "csv":
         try:
-            sep = delimiter or sniff_delimiter(path, encoding)
-            yield from _csv_chunks(path, chunk_rows, encoding, chunk_bytes, sep)
+            sep = delimiter or sniff_delimiter(path, reading)
+            yield from _csv_chunks(path, chunk_rows, reading, chunk_bytes, sep)
         except UnicodeDecodeError as e:
             raise TableError(decode_problem(path, encoding, e)) from None
     elif fmt == "jsonl":
