@@ -19,6 +19,8 @@ from .summary import NONE, OTHER, ROWS, Alert, Example, Summary, highlight
 
 MAX_PERIODS = 40  # the trend uses the finest of day / week / month that stays within this many periods
 MAX_GROUP_ROWS = 25  # the group breakdown shows the largest groups, the rest folded into one line
+
+
 def label_columns(summary: Summary, skip: str | None = None) -> list[tuple[str, str]]:
     """Every ``(task, label)`` of the schema except task ``skip``; multi-label tasks without NONE."""
     return [(t.name, label) for t in summary.schema.tasks if t.name != skip for label in t.labels]

@@ -51,6 +51,7 @@ NO_LABELS = "[]"  # a multi-label cell that says "labelled: none" where an empty
 # A JSONL line that cannot be read travels to the scorer in this column, which never reaches the output.
 READ_ERROR = "\0read_error"
 
+
 class TableError(VocError, ValueError):
     """A table that cannot be read or written as asked; the message says what to fix."""
 
@@ -58,6 +59,7 @@ class TableError(VocError, ValueError):
 def reading_encoding(encoding: str) -> str:
     """UTF-8 input may start with a byte-order mark (Excel writes one, and so does ``voc score``): skip it."""
     return "utf-8-sig" if encoding.lower().replace("_", "-") in ("utf-8", "utf8") else encoding
+
 
 def file_format(path: Path) -> str:
     """``csv``, ``jsonl`` or ``parquet``, from the file name's extension."""
@@ -250,7 +252,6 @@ def inspect_input(path: Path, encoding: str = "utf-8", delimiter: str | None = N
             raise TableError(f"{path}: malformed CSV (line {records.line_num}: {e}); check its quotes") from None
 
 
-
 def read_records(path: Path, encoding: str = "utf-8") -> Iterator[dict[str, Any]]:
     """The rows of a CSV, .xlsx or Parquet file as dicts, streamed: CSV cells as text (a missing cell ``None``),
     Parquet values as Python values (lists stay lists). Duplicate column names keep the last."""
@@ -275,7 +276,6 @@ def array_hint(path: Path, encoding: str) -> str:
     if start.startswith("["):
         return " (it holds a JSON array): write one JSON object per line, e.g. with jq -c '.[]'"
     return ": write one JSON object per line"
-
 
 
 def join_labels(labels: str | Sequence[str] | None, empty: str = "") -> str | None:
