@@ -5,9 +5,10 @@ themes); a task it does not carry is ``None`` and its loss term is masked in tra
 the load with an error naming the file, the line or row, and the column: nothing is dropped silently.
 
 Formats, by extension: ``.jsonl``/``.ndjson`` (one JSON object a line; a multi-label task is a JSON
-list), ``.csv`` (UTF-8 with a header; an empty cell means "not labelled", a multi-label cell is
-``|``-joined, ``speed|trust``, or a JSON list, ``["speed", "trust"]``; ``[]`` means "labelled: none")
-and ``.parquet`` (a multi-label column is a list of strings or a string as in CSV).
+list), ``.csv`` and ``.xlsx`` (UTF-8 with a header, its delimiter detected; an empty cell means "not
+labelled", a multi-label cell is ``|``-joined, ``speed|trust``, or a JSON list, ``["speed", "trust"]``;
+``[]`` means "labelled: none") and ``.parquet`` (a multi-label column is a list of strings or a string as in
+CSV). Tables are read by the one table reader, ``voc.models.tables``, with its one label separator.
 """
 
 from __future__ import annotations
@@ -59,9 +60,7 @@ def check_row(row: object, schema: LabelSchema, where: str, allow_empty: bool = 
     return out
 
 
-LABEL_SEPARATOR = "|"
-NO_LABELS = "[]"  # a multi-label cell that says "labelled: none" (an empty cell is "not labelled")
-TABULAR = (".csv", ".parquet", ".pq")
+TABULAR = (".csv", ".xlsx", ".parquet", ".pq")
 FORMATS = (".jsonl", ".ndjson", *TABULAR)
 
 
@@ -92,27 +91,22 @@ def iter_labelled(path: str | Path, schema: LabelSchema, allow_empty: bool = Fal
             yield check_row(row, schema, where, allow_empty)
 
 
-def _table_records(path: Path) -> list[dict]:
-    """The rows of a CSV (every cell a string, empty cells ``None``) or Parquet file as dicts."""
-    import pandas as pd
+def _table_records(path: Path) -> Iterator[dict]:
+    """The rows of a CSV (every cell a string, empty cells ``None``) or Parquet file as dicts, read by the one
+    table reader (``voc.models.tables``), its errors as DataErrors."""
+    from .tables import TableError, read_records
 
     try:
-        if path.suffix.lower() == ".csv":
-            frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
-            return [{k: (v if v != "" else None) for k, v in r.items()} for r in frame.to_dict("records")]
-        import pyarrow.parquet as pq
-
-        return pq.read_table(path).to_pylist()
-    except UnicodeDecodeError as e:
-        raise DataError(f"{path}: not valid UTF-8 ({e}); save the CSV as UTF-8") from None
-    except pd.errors.EmptyDataError:
-        raise DataError(f"{path}: empty file; a CSV needs a header row with 'text' and label columns") from None
-    except (pd.errors.ParserError, OSError, ValueError) as e:
-        raise DataError(f"{path}: cannot be read ({str(e).splitlines()[0]})") from None
+        for row in read_records(path):
+            yield {k: (None if v == "" else v) for k, v in row.items()}
+    except TableError as e:
+        raise DataError(str(e)) from None
 
 
 def _from_table(row: dict, schema: LabelSchema, where: str) -> dict:
     """A table row with multi-label cells turned into lists (``|``-joined or a JSON list)."""
+    from .tables import split_labels
+
     out = dict(row)
     for task in schema.tasks:
         value = out.get(task.name)
@@ -124,7 +118,7 @@ def _from_table(row: dict, schema: LabelSchema, where: str) -> dict:
                 except json.JSONDecodeError as e:
                     raise DataError(f"{where}: column '{task.name}' is not a valid JSON list ({e.msg})") from None
             else:
-                value = [v.strip() for v in text.split(LABEL_SEPARATOR) if v.strip()]
+                value = split_labels(text)
         out[task.name] = value
     return out
 
@@ -133,7 +127,7 @@ def count_rows(path: str | Path) -> int:
     """Data rows in a labelled file (lines of a JSONL file; rows of a CSV or Parquet table)."""
     path = Path(path)
     if path.suffix.lower() in TABULAR:
-        return len(_table_records(path))
+        return sum(1 for _ in _table_records(path))
     with path.open("rb") as f:
         return sum(1 for _ in f)
 

@@ -44,3 +44,21 @@ def detect_language(text: str) -> str:
     if hangul >= 2 and latin >= 2:
         return "mixed"
     return "ko" if hangul > latin else "en"
+
+
+# Unicode categories that show nothing: control, format, surrogate, private use, unassigned, separators.
+_INVISIBLE_CATEGORIES = ("C", "Z")
+
+
+def first_surrogate(text: str) -> str | None:
+    """The first unpaired surrogate in ``text`` (JSON can carry one as ``\\ud800``), else ``None``."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as e:
+        return text[e.start]
+    return None
+
+
+def has_visible_characters(text: str) -> bool:
+    """Whether ``text`` holds a character that shows (a letter, digit, mark, punctuation or symbol)."""
+    return any(not unicodedata.category(c).startswith(_INVISIBLE_CATEGORIES) for c in text)

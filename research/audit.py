@@ -22,10 +22,12 @@ from voc.models.atomic import atomic_path
 from voc.models.backbone import DEFAULT_BACKBONE
 from voc.models.data import iter_labelled
 from voc.models.schema import LabelSchema, Task
+from voc.models.tables import TableWriter
 
 from .features import embed_texts, out_of_fold
 
 RANK_BY = "self_confidence"
+LABEL_COLUMNS = ("given", "suggested")  # a label, or a list of them for a multi-label head
 
 
 @dataclass
@@ -102,17 +104,16 @@ def audit(
 
 
 def write_audit(issues: list[Issue], audited: dict[str, int], output: Path, top: int) -> Path:
-    """All issues to ``output`` (JSONL or CSV, lists ``|``-joined in CSV) and a Markdown summary beside it
-    with the ``top`` of each head; returns the Markdown's path."""
+    """All issues to ``output`` (JSONL, or CSV with lists ``|``-joined and a UTF-8 BOM so that Excel shows
+    Korean; by the one table writer, ``voc.models.tables``) and a Markdown summary beside it with the ``top``
+    of each head; returns the Markdown's path."""
     frame = pd.DataFrame([asdict(i) for i in issues], columns=list(Issue.__dataclass_fields__))
     with atomic_path(output) as tmp:
-        if output.suffix.lower() == ".csv":
-            joined = {
-                c: frame[c].map(lambda v: "|".join(v) if isinstance(v, list) else v) for c in ("given", "suggested")
-            }
-            frame.assign(**joined).to_csv(tmp, index=False, encoding="utf-8-sig")  # Excel shows Korean
-        else:
-            frame.to_json(tmp, orient="records", lines=True, force_ascii=False)
+        writer = TableWriter(tmp, "csv" if output.suffix.lower() == ".csv" else "jsonl", list_columns=LABEL_COLUMNS)
+        try:
+            writer.write(frame)
+        finally:
+            writer.close()
     md = output.with_name(output.name + ".md")
     md.write_text(markdown(issues, audited, top), encoding="utf-8")
     return md

@@ -8,10 +8,10 @@ import math
 import random
 
 from voc.models.predictor import length_batches
+from voc.models.samples import MIXED_FILES, read_texts
 from voc.models.store import resolve_model
 from voc.models.text import clean_text
 from voc.models.tokens import TextTokenizer
-from voc.serving.bench import MIXED_FILES, read_texts
 
 
 def main() -> None:

@@ -17,16 +17,16 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import torch
 
 from voc.models.atomic import atomic_path
-from voc.models.data import LABEL_SEPARATOR, NO_LABELS
 from voc.models.predictor import Predictor, label_thresholds
+from voc.models.results import text_problem
 from voc.models.schema import Task
+from voc.models.tables import NO_LABELS, TableError, TableWriter, file_format, read_chunks
 from voc.models.text import clean_text, detect_language
 from voc.models.tokens import pad_batch
-from voc.serving.batch import ScoreError, file_format, read_chunks
-from voc.serving.contract import text_problem
 
 from .selection import Pick, select, uncertainty
 
@@ -41,15 +41,15 @@ class Pool:
 
 
 def read_pool(source: Path, text_column: str, id_column: str | None, encoding: str = "utf-8") -> Pool:
-    """Rows with a text that can be scored (``voc.serving.contract.text_problem``); the others are counted."""
+    """Rows with a text that can be scored (``voc.models.results.text_problem``); the others are counted."""
     if not source.is_file():
-        raise ScoreError(f"{source}: no such file")
+        raise TableError(f"{source}: no such file")
     ids, texts, skipped, row_no = [], [], 0, 0
     for chunk in read_chunks(source, encoding=encoding):
         for name in filter(None, (text_column, id_column)):
             if name not in chunk.columns:
                 found = ", ".join(str(c) for c in chunk.columns if not str(c).startswith("\0"))
-                raise ScoreError(f"{source}: no column {name!r}; columns found: {found}")
+                raise TableError(f"{source}: no column {name!r}; columns found: {found}")
         for i, text in enumerate(chunk[text_column].tolist()):
             row_no += 1
             if text_problem(text) is not None:
@@ -123,22 +123,20 @@ def suggest(predictor: Predictor, pool: Pool, n: int, seed: int = 13) -> pd.Data
     )
 
 
-def csv_labels(labels: list[str]) -> str:
-    """A multi-label guess as a training CSV cell: ``speed|trust``, and ``[]`` for none (never an empty cell,
-    which the training reader takes for "not labelled")."""
-    return LABEL_SEPARATOR.join(labels) or NO_LABELS
-
-
 def write_suggestions(frame: pd.DataFrame, output: Path, predictor: Predictor) -> None:
-    """JSONL (label fields ``null``), CSV (empty label cells, guessed themes as ``csv_labels``, a UTF-8 BOM) or
-    Parquet; atomic."""
-    fmt = file_format(output)
+    """JSONL (label fields ``null``), CSV (empty label cells, guessed themes ``|``-joined and ``[]`` for none, never
+    an empty cell, which the training reader takes for "not labelled"; a UTF-8 BOM), .xlsx or Parquet, by the one
+    table writer (``voc.models.tables``); atomic. Cells are written exactly as they are (no Excel-safe quote):
+    the file goes back into training as it is."""
+    schema = predictor.schema
+    types = {name: pa.string() for name in ["id", "text", "reason", *schema.names]}
+    types["uncertainty"] = pa.float64()
+    for t in schema.tasks:
+        types[f"guess_{t.name}"] = pa.list_(pa.string()) if t.multi else pa.string()
+    multi = [f"guess_{t.name}" for t in schema.tasks if t.multi]
     with atomic_path(output) as tmp:
-        if fmt == "jsonl":
-            frame.to_json(tmp, orient="records", lines=True, force_ascii=False)
-        elif fmt == "csv":
-            multi = [f"guess_{t.name}" for t in predictor.schema.tasks if t.multi]
-            frame = frame.assign(**{c: frame[c].map(csv_labels) for c in multi})
-            frame.to_csv(tmp, index=False, encoding="utf-8-sig")
-        else:
-            frame.astype({name: "string" for name in predictor.schema.names}).to_parquet(tmp, index=False)
+        writer = TableWriter(tmp, file_format(output), types, multi, empty=NO_LABELS, excel_safe=False)
+        try:
+            writer.write(frame)
+        finally:
+            writer.close()

@@ -1,1 +1,1 @@
-"""Serving: the BentoML HTTP service for the helpdesk and the batch scorer for review exports."""
+"""The HTTP service: what the Bento ships (BentoML service, request contract, guards, pages, metrics)."""

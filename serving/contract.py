@@ -1,16 +1,13 @@
-"""The HTTP contract (request and response models) and the input limits shared by the service and the scorer.
+"""The HTTP contract (request and response models) and the service's input limits.
 
 The request model is fixed; the response model is built for a model's label schema (:func:`response_model`):
 one field per head, each head's labels an enum and its scores one property per label.
 
 Limits, chosen so that any request within the per-item and per-request limits also fits the body cap:
 
-- ``MAX_TEXT_CHARS`` characters (code points) per text: longer texts are rejected (HTTP 400, or a per-row
-  error in the batch scorer) rather than silently cut; a text within the limit that needs more than the
-  model's ``max_length`` tokens is read whole (``voc.models.tokens``: passes of up to ``READ_LENGTH`` tokens, up to
-  ``MAX_WINDOWS`` windows); one longer still is scored on what they hold and flagged ``"truncated": true``.
-  A text with no visible character (only whitespace, control or format characters such as zero-width
-  spaces, U+202E or NUL) counts as empty.
+- ``MAX_TEXT_CHARS`` characters (code points) per text (``voc.models.results``, which also says which texts
+  count as empty): longer texts are rejected (HTTP 400, or a per-row error in the batch scorer) rather than
+  silently cut.
 - ``MAX_ITEMS`` items per request, ids of at most ``MAX_ID_CHARS`` characters.
 - ``MAX_BODY_BYTES`` per request body: the worst case of the limits above as a JSON encoder writes it,
   every character \\u-escaped (12 bytes for a character outside the BMP, e.g. an emoji), with
@@ -26,25 +23,19 @@ in its slot and the other items are scored, as AWS Comprehend's batch calls do; 
 
 from __future__ import annotations
 
-import math
 import re
-import unicodedata
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, create_model, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError, ValidationError
 
 from voc.models.evidence import QUIET
-from voc.models.evidence import explain as explain_labels
+from voc.models.results import MAX_TEXT_CHARS, text_problem
 from voc.models.schema import LabelSchema, Task
-from voc.models.text import LANGUAGES
+from voc.models.text import LANGUAGES, first_surrogate
 
 from .explain_budget import EXPLAIN_LIMIT
 
-if TYPE_CHECKING:
-    from voc.models.predictor import Predictor
-
-MAX_TEXT_CHARS = 4000
 MAX_ITEMS = 64
 MAX_ID_CHARS = 200
 # The longest JSON form of one character: a surrogate pair, "\\ud83d\\ude00".
@@ -53,40 +44,6 @@ ITEM_SLACK_BYTES = 256
 MAX_BODY_BYTES = MAX_ITEMS * ((MAX_TEXT_CHARS + MAX_ID_CHARS) * MAX_ESCAPED_CHAR_BYTES + ITEM_SLACK_BYTES) + 1024
 # A request not answered within this many seconds gets BentoML's 504.
 REQUEST_TIMEOUT_SECONDS = 30
-# Unicode categories that show nothing: control, format, surrogate, private use, unassigned, separators.
-_INVISIBLE_CATEGORIES = ("C", "Z")
-
-
-def text_problem(text: object) -> str | None:
-    """Why ``text`` cannot be scored, as a message that says what to fix; ``None`` when it can."""
-    if text is None or (isinstance(text, float) and math.isnan(text)):
-        return "text is missing: give every item a non-empty text"
-    if not isinstance(text, str):
-        return f"text must be a string, not {type(text).__name__}"
-    if (bad := first_surrogate(text)) is not None:
-        return f"text holds a lone surrogate ({bad!r}), which is not Unicode text: send valid UTF-8 text"
-    if not has_visible_characters(text):
-        return (
-            "text is empty or has no visible characters (only whitespace, control or format characters): "
-            "send the feedback's words"
-        )
-    if len(text) > MAX_TEXT_CHARS:
-        return f"text has {len(text):,} characters, over the limit of {MAX_TEXT_CHARS:,}: split or shorten it"
-    return None
-
-
-def first_surrogate(text: str) -> str | None:
-    """The first unpaired surrogate in ``text`` (JSON can carry one as ``\\ud800``), else ``None``."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError as e:
-        return text[e.start]
-    return None
-
-
-def has_visible_characters(text: str) -> bool:
-    """Whether ``text`` holds a character that shows (a letter, digit, mark, punctuation or symbol)."""
-    return any(not unicodedata.category(c).startswith(_INVISIBLE_CATEGORIES) for c in text)
 
 
 def _check_id(value: str | None) -> str | None:
@@ -303,17 +260,3 @@ def response_model(schema: LabelSchema, thresholds: dict[str, dict[str, float]] 
             ),
         ),
     )
-
-
-def score_texts(predictor: Predictor, texts: list[str]) -> list[dict[str, Any]]:
-    """Per-text results of the contract (no id), each flagged ``truncated`` when some of it was left unread
-    (from the same tokenisation that scored it)."""
-    return predictor.predict(texts)
-
-
-def add_evidence(
-    predictor: Predictor, texts: list[str], results: list[dict[str, Any]], **options: Any
-) -> list[dict[str, Any]]:
-    """``results`` (of ``texts``, in order) each with its ``evidence``; the predictions are left as they are.
-    ``options``: ``cancelled`` and ``progress`` of ``voc.models.evidence.explain``."""
-    return [{**r, "evidence": e} for r, e in zip(results, explain_labels(predictor, texts, results, **options))]

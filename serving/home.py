@@ -83,7 +83,7 @@ def code_spans(text: str) -> Markup:
 
 
 def _render(template: str, request: Request) -> HTMLResponse:
-    env = Environment(loader=PackageLoader("serving", "templates"), autoescape=select_autoescape(["html"]))
+    env = Environment(loader=PackageLoader("voc.serving", "templates"), autoescape=select_autoescape(["html"]))
     env.filters["code"] = code_spans
     page = env.get_template(template).render(
         base=str(request.base_url).rstrip("/"),

@@ -59,6 +59,7 @@ from voc.models.artifact import read_meta  # noqa: E402
 from voc.models.errors import VocError  # noqa: E402
 from voc.models.evidence import cost as explain_cost  # noqa: E402
 from voc.models.predictor import Predictor  # noqa: E402
+from voc.models.results import add_evidence, score_texts, text_problem  # noqa: E402
 from voc.models.schema import LabelSchema  # noqa: E402
 from voc.models.store import DEFAULT_MODEL, looks_like_path, resolve_model  # noqa: E402
 
@@ -70,10 +71,7 @@ from .contract import (  # noqa: E402
     ClassifyRequest,
     Item,
     OnError,
-    add_evidence,
     response_model,
-    score_texts,
-    text_problem,
 )
 from .explain_budget import explain_problem  # noqa: E402
 from .guard import RequestGuard  # noqa: E402

@@ -16,10 +16,11 @@ import pytest
 from openpyxl import Workbook, load_workbook
 
 import voc
+from voc.batch import score as batch
+from voc.batch.score import ScoreError, score_file
+from voc.models import tables
 from voc.models.errors import ModelFileError
 from voc.models.predictor import Predictor
-from voc.serving import batch
-from voc.serving.batch import ScoreError, score_file
 
 HOSTILE = {
     "bare CR": "a\rb",
@@ -91,14 +92,14 @@ def test_duplicate_names_that_cannot_survive_are_refused_before_scoring(tmp_path
     src = tmp_path / "in.csv"
     src.write_text(csv_text(["id", "id", "review", "note", "note"], [["1", "A", "좋아요", "x", "y"]]), encoding="utf-8")
     with pytest.raises(ScoreError, match=words):
-        batch.check_input(src, "utf-8", batch.file_format(tmp_path / output), text=text_column)
+        batch.check_input(src, "utf-8", tables.file_format(tmp_path / output), text=text_column)
 
 
 def test_a_row_wider_than_its_header_is_one_line_that_names_the_line(tmp_path):
     src = tmp_path / "in.csv"
     src.write_text("id,review\n1,ok\n2,a,b,c\n", encoding="utf-8")
     with pytest.raises(ScoreError) as e:
-        list(batch.read_chunks(src))
+        list(tables.read_chunks(src))
     assert "\n" not in str(e.value) and "line 3 has 4 fields, the header 2" in str(e.value)
 
 
@@ -130,7 +131,7 @@ def test_chunks_are_bounded_by_bytes_not_only_rows(tmp_path):
     parquet = tmp_path / "in.parquet"
     pq.write_table(pa.table({"review": [chr(65 + i) * 100_000 for i in range(10)]}), parquet)  # no dictionary
     for path in (jsonl, src, parquet):
-        sizes = [len(chunk) for chunk in batch.read_chunks(path, chunk_rows=1024, chunk_bytes=250_000)]
+        sizes = [len(chunk) for chunk in tables.read_chunks(path, chunk_rows=1024, chunk_bytes=250_000)]
         assert sum(sizes) == 10 and max(sizes) <= 3, (path.suffix, sizes)
 
 
@@ -235,5 +236,5 @@ def test_xlsx_chunks_are_bounded_by_characters_too(tmp_path):
         book.active.append([chr(65 + i) * 30_000])
     src = tmp_path / "in.xlsx"
     book.save(src)
-    sizes = [len(chunk) for chunk in batch.read_chunks(src, chunk_rows=1024, chunk_bytes=70_000)]
+    sizes = [len(chunk) for chunk in tables.read_chunks(src, chunk_rows=1024, chunk_bytes=70_000)]
     assert sum(sizes) == 10 and max(sizes) <= 3, sizes

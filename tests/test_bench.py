@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from voc.serving.bench import DEFAULT_TEXTS, MIXED_FILES, mixed_file, read_texts, run_bench, score_table
+from voc.models.samples import DEFAULT_TEXTS, MIXED_FILES, read_texts
+from voc.tools.bench import mixed_file, run_bench, score_table
 
 
 def test_bench_reports_sequential_and_batch_rates(tiny_model_dir):

@@ -9,11 +9,11 @@ import sys
 import pandas as pd
 import pytest
 
+from voc.batch import distributed
+from voc.batch.distributed import SHARD, SHARD_ROW, find_shards, score_sharded
+from voc.batch.score import ScoreError, score_file
+from voc.batch.summary import summary_paths
 from voc.models.predictor import Predictor
-from voc.serving import distributed
-from voc.serving.batch import ScoreError, score_file
-from voc.serving.distributed import SHARD, SHARD_ROW, find_shards, score_sharded
-from voc.serving.summary import summary_paths
 
 GOOD = pd.DataFrame({"ticket": ["007", "008", "009"], "review": ["배송이 늦어요", "the agent was kind", "환불 refund"]})
 BAD_JSONL = '{"ticket": 1, "review": "fine"}\nnot json\n{"ticket": 3, "review": ""}\n{"ticket": 4}\n[1]\n'

@@ -201,7 +201,7 @@ def test_models_lists_the_store_and_diffs(store, exported_model_dir):
 @pytest.mark.integration
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_serve_answers_one_request(store, exported_model_dir, tmp_path, backend):
-    from voc.serving.reliability.server import voc_serve
+    from voc.tools.reliability.server import voc_serve
 
     env = {**store, "VOC_BACKEND": backend or ""}
     with voc_serve("voc-classifier:latest", Path(store["BENTOML_HOME"]), tmp_path / "serve.log", env) as served:

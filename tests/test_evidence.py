@@ -10,7 +10,7 @@ import pytest
 from voc.models import evidence
 from voc.models.evidence import MAX_UNITS, delete, explain, top_spans, units
 from voc.models.predictor import Predictor
-from voc.serving.contract import add_evidence, score_texts
+from voc.models.results import add_evidence, score_texts
 
 TEXTS = [
     unicodedata.normalize("NFD", "개인정보보호위원회에 신고하겠습니다. 배송이 늦어요"),

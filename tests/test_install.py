@@ -90,7 +90,7 @@ def build_wheel(tmp_path: Path) -> Path:
     (src / "data").mkdir(parents=True)
     for name in ("pyproject.toml", "setup.py", "MANIFEST.in", "README.md", "data/labels.yaml"):
         shutil.copy(ROOT / name, src / name)
-    for package in ("voc", "models", "training", "evaluation", "serving", "research"):
+    for package in ("voc", "models", "training", "evaluation", "serving", "batch", "research", "tools"):
         shutil.copytree(ROOT / package, src / package, ignore=ignore)
     cmd = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", str(src), "-w"]
     done = subprocess.run([*cmd, str(tmp_path / "dist")], capture_output=True, text=True, timeout=300)
@@ -107,15 +107,17 @@ def test_the_wheel_installs_one_import_package_with_the_schema_the_configs_and_t
         assert z.read("voc/models/labels.yaml") == (ROOT / "data" / "labels.yaml").read_bytes()
         for config in (ROOT / "training" / "configs").glob("*.yaml"):
             assert z.read(f"voc/training/configs/{config.name}") == config.read_bytes()
-        for template in (ROOT / "serving" / "templates").iterdir():
-            assert f"voc/serving/templates/{template.name}" in names
+        for package in ("serving", "batch"):
+            for template in (ROOT / package / "templates").iterdir():
+                assert f"voc/{package}/templates/{template.name}" in names
         (top_level,) = [n for n in names if n.endswith(".dist-info/top_level.txt")]
         assert z.read(top_level).decode().split() == ["voc"]
     assert {
         "voc/__init__.py",
         "voc/models/paths.py",
         "voc/serving/service.py",
-        "voc/serving/reliability/__init__.py",
+        "voc/batch/score.py",
+        "voc/tools/reliability/__init__.py",
     } <= names
     assert not [n for n in names if not n.startswith(("voc/", "voc-"))]  # no generic top-level name
 
@@ -126,7 +128,11 @@ def test_the_wheel_installs_one_import_package_with_the_schema_the_configs_and_t
     for shadow in ("models/__init__.py", "serving/__init__.py"):
         (work / shadow).parent.mkdir(parents=True, exist_ok=True)
         (work / shadow).write_text("raise ImportError('the user package was imported')\n")
-    code = "import voc.models.paths as p, voc.serving.contract; print(p.__file__, p.DEFAULT_LABELS.is_file())"
+    code = (
+        "import voc.models.paths as p, voc.serving.contract, jinja2\n"
+        "for package in ('voc.serving', 'voc.batch'): jinja2.PackageLoader(package, 'templates')\n"
+        "print(p.__file__, p.DEFAULT_LABELS.is_file())"
+    )
     done = run_python(work, target, "-c", code)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == [str(target / "voc" / "models" / "paths.py"), "True"]

@@ -13,8 +13,9 @@ from test_training import ROWS, tiny_config, write_jsonl  # noqa: F401 (tiny_con
 import voc
 from voc.models.data import DataError, iter_labelled, sha256_file
 from voc.models.predictor import Predictor
+from voc.models.results import score_texts
 from voc.models.schema import DEFAULT_LABELS, LabelSchema
-from voc.serving.contract import response_model, score_texts
+from voc.serving.contract import response_model
 from voc.training.config import ConfigError, add_data, load_config
 
 NEW = "price"

@@ -1,15 +1,15 @@
 """The reliability suite's fast part with the tiny model: bad batch files, configs, data files and model
 directories through the ``voc`` command line, and a batch job killed with SIGKILL and SIGTERM.
 (The HTTP cases run in tests/test_serving.py against its server; the soak runs by hand:
-``python -m voc.serving.reliability``.)"""
+``python -m voc.tools.reliability``.)"""
 
 from __future__ import annotations
 
 import pytest
 
-from voc.serving.reliability import Tally
-from voc.serving.reliability.cli_cases import batch_cases, config_cases, data_cases, model_cases, run_cases
-from voc.serving.reliability.soak import big_rows_memory, killed_batch_job
+from voc.tools.reliability import Tally
+from voc.tools.reliability.cli_cases import batch_cases, config_cases, data_cases, model_cases, run_cases
+from voc.tools.reliability.soak import big_rows_memory, killed_batch_job
 
 
 @pytest.fixture()

@@ -7,11 +7,12 @@ import json
 import pandas as pd
 import pytest
 
+from voc.batch import score as batch
+from voc.batch.score import ScoreError, score_file
+from voc.batch.summary import summary_paths
+from voc.models import tables
 from voc.models.predictor import Predictor
-from voc.serving import batch
-from voc.serving.batch import ScoreError, score_file
-from voc.serving.contract import MAX_TEXT_CHARS
-from voc.serving.summary import summary_paths
+from voc.models.results import MAX_TEXT_CHARS
 
 ROWS = [
     {"ticket": "007", "review": "배송이 2주째 안 와요. 환불해 주세요", "stars": "1"},
@@ -169,7 +170,7 @@ def test_csv_output_starts_with_a_bom_and_reads_back(predictor, tmp_path):
     out = score_file(predictor, src, tmp_path / "out.csv", "review", "ticket", progress=False).output
     assert out.read_bytes().startswith(b"\xef\xbb\xbf")
     assert list(read_output(out).columns[:2]) == ["ticket", "review"]  # pandas drops the BOM
-    assert [c for _, c in zip(range(2), batch.read_chunks(out))][0].columns[0] == "ticket"
+    assert [c for _, c in zip(range(2), tables.read_chunks(out))][0].columns[0] == "ticket"
     plain = score_file(predictor, src, tmp_path / "plain.csv", "review", bom=False, progress=False).output
     assert plain.read_bytes().startswith(b"ticket,")
 
@@ -203,7 +204,7 @@ def test_progress_moves_per_forward_batch_with_a_total(predictor, tmp_path, monk
         def update(self, n):
             updates.append(n)
 
-    monkeypatch.setattr("voc.serving.progress.tqdm", Bar)  # the bar progress_display shows
+    monkeypatch.setattr("voc.batch.progress.tqdm", Bar)  # the bar progress_display shows
     src = write_input(tmp_path / "in.csv", ROWS * 3)
     score_file(predictor, src, tmp_path / "out.csv", "review", chunk_rows=100, progress=True)
     assert totals == [len(ROWS) * 3] and sum(updates) == len(ROWS) * 3

@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 from test_score import ROWS, SCORED, read_output, write_input
 
+from voc.batch.score import score_file
+from voc.batch.summary import highlight, summary_paths
 from voc.models.predictor import Predictor
-from voc.serving.batch import score_file
-from voc.serving.summary import highlight, summary_paths
 
 COLUMNS = ["evidence.sentiment", "evidence.themes", "evidence.escalation"]
 SPAN_KEYS = {"start", "end", "text", "weight"}
@@ -80,7 +80,7 @@ def test_highlight_keeps_context_around_spans():
 
 def test_explain_warns_of_its_cost_and_reports_progress_in_a_log(tiny_model_dir, tmp_path, capsys, monkeypatch):
     import voc
-    from voc.serving import progress
+    from voc.batch import progress
 
     monkeypatch.setattr(progress, "EVERY_SECONDS", 0.0)  # a line per update instead of every 30 s
     src = write_input(tmp_path / "in.csv")

@@ -9,11 +9,11 @@ import pandas as pd
 import pytest
 from openpyxl import Workbook, load_workbook
 
+from voc.batch import score as batch
+from voc.batch.score import score_file
+from voc.batch.summary import summary_paths
 from voc.models.predictor import Predictor
-from voc.serving import batch
-from voc.serving.batch import score_file
-from voc.serving.formats import FormatError, excel_safe, sniff_delimiter
-from voc.serving.summary import summary_paths
+from voc.models.spreadsheets import FormatError, excel_safe, sniff_delimiter
 
 ROWS = [  # ticket, review, channel, created (a cell Excel would run as a formula in the review)
     ("007", "배송이 2주째 안 와요. 환불해 주세요", "app", "05/11/2026"),

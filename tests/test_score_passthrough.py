@@ -10,9 +10,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from voc.batch.score import score_file
+from voc.models.jsonvalues import parse_line
 from voc.models.predictor import Predictor
-from voc.serving.batch import score_file
-from voc.serving.jsonvalues import parse_line
 
 JSONL_LINES = [
     '{"id": 9007199254740993, "n": 1, "f": 1.50, "m": "007", "review": "good"}',

@@ -16,10 +16,10 @@ from voc.models.schema import LabelSchema
 from voc.serving.contract import MAX_BODY_BYTES, MAX_ID_CHARS, MAX_ITEMS, MAX_TEXT_CHARS
 from voc.serving.explain_budget import MAX_EXPLAIN_PASSES
 from voc.serving.guard import BODY_IDLE_SECONDS
-from voc.serving.reliability import Tally
-from voc.serving.reliability.http_cases import CASES, check_log, largest_explain, run_http_cases
-from voc.serving.reliability.server import voc_serve
-from voc.serving.reliability.soak import corrupt_model_serve, explain_burst
+from voc.tools.reliability import Tally
+from voc.tools.reliability.http_cases import CASES, check_log, largest_explain, run_http_cases
+from voc.tools.reliability.server import voc_serve
+from voc.tools.reliability.soak import corrupt_model_serve, explain_burst
 
 REPO = Path(__file__).resolve().parents[1]
 SCHEMA = LabelSchema.load()  # the tiny model's heads are built from the bundled schema
@@ -28,7 +28,7 @@ TEXTS = ["배송이 2주째 안 와요. 환불해 주세요", "the agent was kin
 
 @pytest.fixture(scope="module")
 def service(tiny_model_dir, tmp_path_factory):
-    """A running service (``voc.serving.reliability.server.Served``) and its BentoML home; stopped after the module."""
+    """A running service (``voc.tools.reliability.server.Served``) and its BentoML home; stopped after the module."""
     home, log = tmp_path_factory.mktemp("bentoml"), tmp_path_factory.mktemp("serve") / "serve.log"
     with voc_serve(tiny_model_dir, home, log) as server:
         yield server, home

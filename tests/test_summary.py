@@ -10,10 +10,10 @@ import pandas as pd
 import pytest
 from markupsafe import escape
 
+from voc.batch.dates import DateOptions, read_day
+from voc.batch.summary import MAX_ERROR_ROWS, NONE, OTHER, Alert, Summary, merge_summaries
+from voc.batch.summary_render import alert_sentence, render_html, render_markdown, trend_table
 from voc.models.schema import LabelSchema
-from voc.serving.dates import DateOptions, read_day
-from voc.serving.summary import MAX_ERROR_ROWS, NONE, OTHER, Alert, Summary, merge_summaries
-from voc.serving.summary_render import alert_sentence, render_html, render_markdown, trend_table
 
 SCHEMA = LabelSchema.from_dict(
     {
@@ -203,7 +203,7 @@ def test_merging_keeps_the_bounds(monkeypatch):
         part.update(scored_frame([ROWS[0][:2] + (channel,) + ROWS[0][3:]]), 0)
         part.update(frame, 1)
         parts.append(part)
-    monkeypatch.setattr("voc.serving.summary.MAX_ERROR_ROWS", 4)
+    monkeypatch.setattr("voc.batch.summary.MAX_ERROR_ROWS", 4)
     merged = merge_summaries(parts)
     assert set(merged.by_group.counts) == {"a", "b", OTHER}
     assert merged.by_group.counts[OTHER]["rows"] == 1  # group "c"'s one scored row (error rows are not broken down)
@@ -356,7 +356,7 @@ def test_the_alert_states_its_measured_recall_and_precision_not_the_validation_t
 
 def test_one_colour_per_meaning_and_red_for_the_bad_end():
     """Issue 22 (7): negative and low escalation shared one blue, positive and high one yellow."""
-    from voc.serving.charts import BAD, GOOD, MIDDLE, label_colours
+    from voc.batch.charts import BAD, GOOD, MIDDLE, label_colours
 
     voc = LabelSchema.from_dict(
         {
@@ -394,7 +394,7 @@ def test_trend_marks_partial_and_small_periods_shows_changes_and_draws_themes(mo
     assert [r.note for r in trend_table(few)[1].rows] == ["few rows", ""]
 
     figures = []
-    monkeypatch.setattr("voc.serving.charts._data_uri", lambda fig: figures.append(fig) or "data:")
+    monkeypatch.setattr("voc.batch.charts._data_uri", lambda fig: figures.append(fig) or "data:")
     render_html(s, "in.csv")
     (fig,) = figures
     panels = fig.get_axes()

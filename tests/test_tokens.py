@@ -8,8 +8,8 @@ import pytest
 
 from voc.models import ngram, predictor
 from voc.models.predictor import Predictor
+from voc.models.results import score_texts
 from voc.models.tokens import MAX_WINDOWS, READ_LENGTH, TextTokenizer, window_length, window_starts
-from voc.serving.contract import score_texts
 
 SHORT, LONG = "배송이 늦어요", " ".join(["the order was late and the agent was rude"] * 20)
 # The tiny encoder has 128 positions, so it reads windows of 128 tokens (``window_length``): MEDIUM needs 3

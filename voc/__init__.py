@@ -43,7 +43,14 @@ from voc.models.paths import package_version  # noqa: E402 (after __path__ is co
 __version__ = package_version()
 
 # Each module adds its subcommands with add_commands(subparsers); heavy imports wait for the command itself.
-COMMAND_MODULES: list[str] = ["voc.training.cli", "voc.serving.cli", "voc.evaluation.cli", "voc.research.cli"]
+COMMAND_MODULES: list[str] = [
+    "voc.training.cli",
+    "voc.serving.cli",
+    "voc.batch.cli",
+    "voc.tools.cli",
+    "voc.evaluation.cli",
+    "voc.research.cli",
+]
 
 DEMO = [
     "배송이 너무 늦어요. 2주째 기다리는 중입니다",
@@ -68,7 +75,7 @@ class Classifier:
         """One result per text (``language``, one entry per head, ``truncated``; with ``explain``, the
         ``evidence`` behind each predicted label); a bad text raises ValueError naming its position and what
         to fix. No texts, no results."""
-        from voc.serving.contract import add_evidence, score_texts, text_problem
+        from voc.models.results import add_evidence, score_texts, text_problem
 
         texts = [texts] if isinstance(texts, str) else list(texts)
         for i, text in enumerate(texts):
@@ -83,7 +90,7 @@ class Classifier:
         """``frame`` with the scorer's columns added (labels, one probability per label, ``truncated``,
         ``error``; with ``explain``, one evidence column per head), its index kept, so the columns can be
         assigned back; rows that cannot be scored get a message in ``error``, never dropped."""
-        from voc.serving.batch import score_frame
+        from voc.batch.score import score_frame
 
         if text_column not in frame.columns:
             raise ValueError(f"no column {text_column!r}; the frame has {list(frame.columns)}")

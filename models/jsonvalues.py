@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from .contract import first_surrogate
+from .text import first_surrogate
 
 
 class JsonNumber:

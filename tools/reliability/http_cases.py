@@ -11,9 +11,9 @@ from collections.abc import Callable
 import httpx
 
 from voc.models.evidence import MAX_UNITS
+from voc.serving.contract import MAX_BODY_BYTES, MAX_ID_CHARS, MAX_ITEMS, MAX_TEXT_CHARS
+from voc.serving.explain_budget import MAX_EXPLAIN_PASSES
 
-from ..contract import MAX_BODY_BYTES, MAX_ID_CHARS, MAX_ITEMS, MAX_TEXT_CHARS
-from ..explain_budget import MAX_EXPLAIN_PASSES
 from . import Tally
 
 JSON = {"content-type": "application/json"}

@@ -18,7 +18,6 @@ output, model directory) must be readable by every Ray node, e.g. a shared files
 
 from __future__ import annotations
 
-import argparse
 import glob
 import os
 import pickle
@@ -37,19 +36,9 @@ import pandas as pd
 from voc.models.atomic import atomic_path
 from voc.models.errors import VocError
 from voc.models.paths import PACKAGE_ROOT
+from voc.models.tables import CHUNK_ROWS, FORMATS, file_format, read_chunks
 
-from .batch import (
-    CHUNK_ROWS,
-    FORMATS,
-    ChunkWriter,
-    ScoreError,
-    ScoreReport,
-    check_input,
-    file_format,
-    read_chunks,
-    score_chunks,
-    write_summaries,
-)
+from .score import ChunkWriter, ScoreError, ScoreReport, check_input, score_chunks, write_summaries
 from .summary import Summary, merge_summaries, summary_paths
 
 SHARD, SHARD_ROW = "shard", "shard_row"
@@ -306,33 +295,3 @@ def publish(staging: Path, parts: list[Path], output: Path, single: bool) -> Non
     else:
         staging.chmod(0o755)  # mkdtemp makes it private
         staging.rename(output)
-
-
-def cmd_score_ray(args: argparse.Namespace) -> int:
-    """``voc score --engine ray`` (its options checked by ``voc.serving.cli.cmd_score``): score the shards and print
-    one line (rows, errors, truncated rows, unreadable dates, rows/s, workers) after any warnings."""
-    from .cli import print_warnings
-
-    report = score_sharded(
-        args.input,
-        args.output,
-        args.text_column,
-        args.model,
-        args.id_column,
-        args.batch_size,
-        args.encoding,
-        args.address,
-        args.workers,
-        backend=args.backend,
-        date_column=args.date_column,
-        group_column=args.group_by,
-        bom=args.bom,
-    )
-    print_warnings(report)
-    print(
-        f"{report.rows:,} rows ({report.summary.outcome()}) from {report.shards:,} shards in "
-        f"{report.seconds:.1f}s ({report.rows_per_second:,.0f} rows/s, {report.workers} workers, "
-        f"{report.rows_per_cpu_second:,.1f} rows per worker CPU-second) -> {report.output}; "
-        f"summary: {', '.join(map(str, report.summaries))}"
-    )
-    return 0

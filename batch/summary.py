@@ -5,10 +5,10 @@ multi-label task's labels against the other tasks, a trend by day (``date_column
 chosen column (``group_column``), the most confident texts per theme, the most likely alert rows
 (``escalation = high``) and the first error rows. Only counters and small heaps are kept, so memory
 does not grow with the number of rows (a group column keeps at most ``MAX_GROUPS`` values, a date
-column one counter per calendar day). ``voc.serving.summary_render`` turns it into Markdown and HTML.
+column one counter per calendar day). ``voc.batch.summary_render`` turns it into Markdown and HTML.
 Nothing is dropped without a count: rows the model did not read whole (the scorer's ``truncated`` column, read
 as it is) per language, and date cells that are empty, unreadable or of an ambiguous day/month order
-(``voc.serving.dates``) are counted, and :meth:`Summary.outcome` / :meth:`Summary.warnings` say so on the CLI.
+(``voc.batch.dates``) are counted, and :meth:`Summary.outcome` / :meth:`Summary.warnings` say so on the CLI.
 When the rows carry evidence for the alert task (``voc score --explain``), each alert row keeps its spans,
 shown in context: bold in Markdown and ``<mark>``-ed in HTML (``highlight``).
 """
@@ -40,7 +40,7 @@ MAX_GROUPS = 1000
 MAX_BAD_DATES = 3  # unreadable date cells quoted as examples
 SNIPPET_CHARS = 160
 CONTEXT_CHARS = 60  # shown on each side of an evidence span
-EVIDENCE = "evidence."  # + task: the scorer's evidence columns (voc.serving.evidence_columns)
+EVIDENCE = "evidence."  # + task: the scorer's evidence columns (voc.batch.evidence_columns)
 ROWS = "rows"  # the row count's key inside a breakdown counter
 NONE = "(none)"  # the bucket of rows that got no label of a multi-label task
 OTHER = "(other)"  # group values beyond MAX_GROUPS
@@ -286,7 +286,7 @@ class Summary:
 
     def date_order(self) -> tuple[str, bool]:
         """How ``NN/NN/YYYY`` dates are read: the order given, else the one the column proves
-        (``voc.serving.dates.date_order``); and whether that was left open (a guess the page must flag)."""
+        (``voc.batch.dates.date_order``); and whether that was left open (a guess the page must flag)."""
         if self.date_options.day_first is not None:
             return (DAY_FIRST if self.date_options.day_first else MONTH_FIRST), False
         return date_order(self.order_hints)
@@ -387,10 +387,10 @@ def summary_paths(output: Path) -> tuple[Path, Path]:
 
 
 def merge_summaries(summaries: list[Summary]) -> Summary:
-    """One summary over several files' (the shards of ``voc.serving.distributed``), as if their rows had been one
+    """One summary over several files' (the shards of ``voc.batch.distributed``), as if their rows had been one
     file's: counters and breakdowns added (a group beyond ``MAX_GROUPS`` goes to ``OTHER``), the top examples
     and alert rows of all kept (``TopK``), the first ``MAX_ERROR_ROWS`` error rows in shard order. Row
-    numbers stay each shard's own, so the summary names rows by id (``voc.serving.distributed`` uses the shard)."""
+    numbers stay each shard's own, so the summary names rows by id (``voc.batch.distributed`` uses the shard)."""
     total = copy.deepcopy(summaries[0])
     for other in summaries[1:]:
         total.rows += other.rows

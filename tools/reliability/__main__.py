@@ -1,4 +1,4 @@
-"""``python -m voc.serving.reliability --model M``: the whole reliability suite, by hand; prints the counts."""
+"""``python -m voc.tools.reliability --model M``: the whole reliability suite, by hand; prints the counts."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ PARTS = ("http", "cli", "killed", "memory", "corrupt")
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(prog="python -m voc.serving.reliability", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m voc.tools.reliability", description=__doc__)
     parser.add_argument("--model", default=os.environ.get("VOC_MODEL", "voc-classifier:latest"))
     parser.add_argument("--clients", type=int, default=64, help="soak clients (default: %(default)s)")
     parser.add_argument("--seconds", type=float, default=60, help="soak length (default: %(default)s)")

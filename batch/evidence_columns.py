@@ -2,13 +2,13 @@
 
 A cell holds what the HTTP result's ``evidence`` holds for that task (``voc.models.evidence``): a list of spans
 ``{"start", "end", "text", "weight"}`` for a single-label task, ``{label: [span, ...]}`` for a multi-label
-one. JSONL writes it as it is, CSV as a JSON string, Parquet as ``list<struct>`` (a multi-label task: a
+one. JSONL writes it as it is, CSV and .xlsx as a JSON string (``voc.models.tables.json_cell``), Parquet as
+``list<struct>`` (a multi-label task: a
 struct with one such list per label, null where the label was not predicted).
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pandas as pd
@@ -32,11 +32,6 @@ def evidence_types(schema: LabelSchema) -> dict[str, pa.DataType]:
     return {
         PREFIX + t.name: pa.struct([(label, SPANS) for label in t.labels]) if t.multi else SPANS for t in schema.tasks
     }
-
-
-def to_json(value: Any) -> str | None:
-    """A cell as a CSV field: JSON, or empty for a row that did not score."""
-    return None if value is None else json.dumps(value, ensure_ascii=False)
 
 
 def with_every_label(frame: pd.DataFrame, schema: LabelSchema) -> pd.DataFrame:

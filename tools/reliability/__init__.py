@@ -1,6 +1,6 @@
 """The reliability suite: hostile but fair input to every entry point, counted.
 
-``python -m voc.serving.reliability --model voc-classifier:latest`` runs it all (bad HTTP requests, bad batch
+``python -m voc.tools.reliability --model voc-classifier:latest`` runs it all (bad HTTP requests, bad batch
 files, configs, data and model files, a bounded 64-client soak against a real ``voc serve`` on loopback,
 distinct unknown paths with the worker's memory before and after, kill -9 and SIGTERM of a batch job, a
 corrupt model) and prints the counts: inputs tried, 5xx, crashes, rows lost, worker RSS. The fast part runs

@@ -18,13 +18,13 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .summary_render import FEW_ROWS
+from .shares import FEW_ROWS
 
 if TYPE_CHECKING:
     from voc.models.schema import LabelSchema
 
+    from .shares import ShareTable
     from .summary import Alert
-    from .summary_render import ShareTable
 
 # Okabe-Ito (https://jfly.uni-koeln.de/color/): distinguishable with deuteranopia, protanopia and tritanopia.
 BAD, GOOD, MIDDLE = "#D55E00", "#0072B2", "#BBBBBB"  # vermillion, blue, light grey

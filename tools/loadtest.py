@@ -1,6 +1,6 @@
 """Load test for a running service (not a test suite): N concurrent clients for T seconds, one text per request.
 
-    python -m voc.serving.loadtest http://127.0.0.1:3000 --clients 16 --seconds 30 [--texts file.jsonl]
+    python -m voc.tools.loadtest http://127.0.0.1:3000 --clients 16 --seconds 30 [--texts file.jsonl]
 
 Each client sends ``{"items": [{"text": ...}]}`` in a loop; the run stops after ``--seconds`` (every request
 has a timeout), then prints throughput (texts/s), p50/p95/p99 latency and the error count.

@@ -1,4 +1,4 @@
-"""Markdown and HTML pages from a ``Summary`` (Jinja2 templates in ``serving/templates``, HTML autoescaped).
+"""Markdown and HTML pages from a ``Summary`` (Jinja2 templates in ``batch/templates``, HTML autoescaped).
 
 The page answers an analyst's questions in order: which rows need a human first (and what "high" means),
 how the labels split, which themes are the most negative, how things move over time and per group, what
@@ -10,65 +10,15 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup, escape
 
+from .shares import FEW_ROWS, ShareTable, share_table
 from .summary import NONE, OTHER, ROWS, Alert, Example, Summary, highlight
 
 MAX_PERIODS = 40  # the trend uses the finest of day / week / month that stays within this many periods
 MAX_GROUP_ROWS = 25  # the group breakdown shows the largest groups, the rest folded into one line
-FEW_ROWS = 10  # a period or group with fewer scored rows is marked: its shares move a lot by chance
-
-
-@dataclass
-class ShareRow:
-    """One key's rows and, per column, the share of them with the label; ``note`` marks a partial period or a
-    small group; ``changes``: per column the change in share from the previous row (None: nothing to compare)."""
-
-    name: str
-    n: int
-    shares: list[float]
-    note: str = ""
-    changes: list[float | None] | None = None
-
-    @property
-    def weak(self) -> bool:
-        """Drawn lighter: a partial period or fewer than ``FEW_ROWS`` rows."""
-        return bool(self.note)
-
-
-@dataclass
-class ShareTable:
-    """Rows per key and, per ``(task, label)`` column, the share of that key's rows carrying the label."""
-
-    key_title: str
-    columns: list[tuple[str, str]]
-    rows: list[ShareRow]
-
-    @property
-    def tasks(self) -> list[tuple[str, int]]:
-        """``(task, number of columns)`` in column order, for a grouped header."""
-        out: list[tuple[str, int]] = []
-        for task, _ in self.columns:
-            if out and out[-1][0] == task:
-                out[-1] = (task, out[-1][1] + 1)
-            else:
-                out.append((task, 1))
-        return out
-
-
-def share_table(key_title: str, counts: dict[Hashable, Counter], keys: list[tuple[str, Hashable]], columns):
-    """A ``ShareTable`` over ``keys`` (``(shown name, key)``), in that order; keys with under ``FEW_ROWS`` rows
-    carry the note "few rows"."""
-    rows = []
-    for name, key in keys:
-        counter = counts.get(key, Counter())
-        n = counter[ROWS]
-        note = "few rows" if 0 < n < FEW_ROWS else ""
-        rows.append(ShareRow(name, n, [counter[c] / n if n else 0.0 for c in columns], note))
-    return ShareTable(key_title, list(columns), rows)
 
 
 def label_columns(summary: Summary, skip: str | None = None) -> list[tuple[str, str]]:
@@ -257,7 +207,7 @@ def _md(text: object) -> str:
 
 def _environment() -> Environment:
     env = Environment(
-        loader=PackageLoader("serving", "templates"),
+        loader=PackageLoader("voc.batch", "templates"),
         autoescape=select_autoescape(["html"]),
         trim_blocks=True,
         lstrip_blocks=True,

