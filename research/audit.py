@@ -27,6 +27,10 @@ from voc.models.tables import TableWriter
 from .features import embed_texts, out_of_fold
 
 RANK_BY = "self_confidence"
+# cleanlab's default n_jobs forks a multiprocessing pool; a fork of a process that holds torch's and BLAS's
+# threads can deadlock (a pool worker hung on an inherited lock in our test run). One process is fast enough
+# for the rows an audit reads.
+N_JOBS = 1
 LABEL_COLUMNS = ("given", "suggested")  # a label, or a list of them for a multi-label head
 
 
@@ -63,7 +67,7 @@ def _single_issues(task: Task, values: list[str], probs: np.ndarray) -> list[tup
     from cleanlab.filter import find_label_issues
 
     y = np.array([task.labels.index(v) for v in values])
-    flagged = find_label_issues(y, probs, return_indices_ranked_by=RANK_BY)
+    flagged = find_label_issues(y, probs, return_indices_ranked_by=RANK_BY, n_jobs=N_JOBS)
     return [
         (int(j), values[j], task.labels[int(probs[j].argmax())], float(probs[j, y[j]]), values[j])
         for j in flagged
@@ -75,7 +79,7 @@ def _multi_issues(task: Task, values: list[list[str]], probs: np.ndarray) -> lis
     from cleanlab.multilabel_classification.filter import find_multilabel_issues_per_class
 
     y = [[task.labels.index(v) for v in value] for value in values]
-    per_label, _, _ = find_multilabel_issues_per_class(y, probs, return_indices_ranked_by=RANK_BY)
+    per_label, _, _ = find_multilabel_issues_per_class(y, probs, return_indices_ranked_by=RANK_BY, n_jobs=N_JOBS)
     found = []
     for k, flagged in enumerate(per_label):
         label = task.labels[k]

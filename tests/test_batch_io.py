@@ -185,7 +185,7 @@ def test_a_model_whose_labels_yaml_was_edited_is_refused(tiny_model_dir, tmp_pat
         Predictor.load(model)
 
 
-# With analyst's spreadsheet work (serving/formats.py): a detected delimiter, Excel-safe cells and .xlsx.
+# With analyst's spreadsheet work (models/spreadsheets.py): a detected delimiter, Excel-safe cells and .xlsx.
 
 
 def test_a_semicolon_csv_keeps_its_delimiter_and_every_hostile_cell(predictor, tmp_path):
