@@ -304,8 +304,10 @@ def unwritable(output: Path, error: OSError) -> str:
 
 
 def check_output(output: Path) -> None:
-    """Fail before any model loads when ``output``'s folder cannot be made or written to."""
+    """Fail before any model loads when ``output`` is a folder, or its folder cannot be made or written to."""
     output = Path(output)
+    if output.is_dir():
+        raise ScoreError(f"output {output} is a folder: name a file in it, e.g. {output / 'scored.csv'}")
     try:
         output.parent.mkdir(parents=True, exist_ok=True)
         fd, probe = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".probe", dir=output.parent)

@@ -87,6 +87,26 @@ def read_meta(path: Path) -> dict:
     return meta
 
 
+def check_weight_files(path: Path) -> None:
+    """Raise ModelFileError naming the first ``*.safetensors`` file of a model directory that is not whole: its
+    header unreadable, or its size not the header's ``8 + header + data``. It reads the headers only, so every
+    load checks every weight file, including those its backend never reads (an ONNX backend reads neither the
+    encoder's nor the heads' weights, which ``voc suggest`` and ``--backend torch`` need later)."""
+    for file in sorted(path.rglob("*.safetensors")):
+        try:
+            size = file.stat().st_size
+            with open(file, "rb") as f:
+                length = int.from_bytes(f.read(8), "little")
+                if not 0 < length <= size - 8:
+                    raise ValueError(f"a header of {length} bytes in a file of {size}")
+                header = json.loads(f.read(length))
+            end = max((v["data_offsets"][1] for k, v in header.items() if k != "__metadata__"), default=0)
+            if 8 + length + end != size:
+                raise ValueError(f"{size} bytes where its header describes {8 + length + end}")
+        except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError) as e:
+            raise ModelFileError(f"{file}: truncated or not a safetensors file ({e}); retrain or restore it") from None
+
+
 def check_labels_file(path: Path, meta: dict) -> None:
     """Refuse a model whose ``labels.yaml`` no longer matches the schema it was trained with (``voc.json``):
     the heads have the trained labels, so an edit there would otherwise be silently ignored."""

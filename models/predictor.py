@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .artifact import HEADS_FILE, META_FILE, read_meta, write_model_files
+from .artifact import HEADS_FILE, META_FILE, check_weight_files, read_meta, write_model_files
 from .atomic import atomic_dir
 from .backends import Encoder, TorchEncoder
 from .errors import ModelFileError
@@ -180,7 +180,9 @@ class Predictor:
         from .backends import ONNX_FILES, choose_backend
         from .selfcheck import verify
 
-        name = choose_backend(Path(path), read_meta(Path(path)), backend)
+        meta = read_meta(Path(path))  # first: a directory that is no model says so
+        check_weight_files(Path(path))
+        name = choose_backend(Path(path), meta, backend)
         predictor = cls.open(path, name if name in ONNX_FILES else "torch", **kwargs)
         predictor.path = Path(path)
         verify(predictor, path)

@@ -100,6 +100,17 @@ def test_classify_command_prints_json_lines(tiny_model_dir):
     assert [x["text"] for x in lines] == ["배송 늦어요", "thanks"] and "escalation" in lines[0]
 
 
+@pytest.mark.parametrize("bad", ["   ", "x" * 4001])
+def test_classify_command_names_a_bad_text_in_one_line(tiny_model_dir, bad):
+    run = subprocess.run(
+        [sys.executable, "-m", "voc", "classify", "--model", str(tiny_model_dir), "fine", bad],
+        capture_output=True,
+        text=True,
+    )
+    assert run.returncode == 2 and run.stdout == ""
+    assert run.stderr.startswith("voc classify: error: text 2: ") and len(run.stderr.splitlines()) == 1
+
+
 def test_version_and_help_are_quick_to_import():
     run = subprocess.run([sys.executable, "-X", "importtime", "-m", "voc", "--version"], capture_output=True, text=True)
     assert run.stdout.startswith("voc ")

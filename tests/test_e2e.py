@@ -213,3 +213,19 @@ def test_serve_answers_one_request(store, exported_model_dir, tmp_path, backend)
     for got, want in zip(body["results"], expected(exported_model_dir, backend, TEXTS)):
         assert_same_scores(got, want)
     assert "Traceback" not in (tmp_path / "serve.log").read_text(errors="replace")
+
+
+@pytest.mark.parametrize("file", ["heads.safetensors", "encoder/model.safetensors"])
+def test_a_truncated_torch_file_is_refused_on_the_onnx_backend_too(exported_model_dir, tmp_path, file):
+    """The ONNX backend never reads these files, but voc suggest and --backend torch do: a load refuses a
+    damaged one at once, naming it, whatever the backend."""
+    import shutil
+
+    from voc.models.errors import ModelFileError
+    from voc.models.predictor import Predictor
+
+    copy = Path(shutil.copytree(exported_model_dir, tmp_path / "m"))
+    (copy / file).write_bytes((copy / file).read_bytes()[:100])
+    assert Predictor.load(exported_model_dir).backend.startswith("onnx")
+    with pytest.raises(ModelFileError, match=rf"{file}: truncated or not a safetensors file"):
+        Predictor.load(copy)

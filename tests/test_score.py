@@ -236,3 +236,15 @@ def test_a_wrong_column_is_reported_before_the_model_loads(tmp_path, capsys, mon
     assert "no text column 'body'; columns found: ticket, review, stars" in capsys.readouterr().err
     assert voc.main([*args[:3], "review", *args[4:], "--date-column", "when"]) == 2
     assert "no date column 'when'" in capsys.readouterr().err
+
+
+def test_an_output_that_is_a_folder_is_refused_before_the_model_loads(tmp_path, capsys, monkeypatch):
+    import voc
+
+    monkeypatch.setattr(Predictor, "load", lambda *a, **k: pytest.fail("the model was loaded"))
+    src = write_input(tmp_path / "in.csv")
+    (tmp_path / "out.csv").mkdir()
+    args = ["score", str(src), "--text-column", "review", "--output", str(tmp_path / "out.csv"), "--model", "nowhere"]
+    assert voc.main(args) == 2
+    assert f"output {tmp_path / 'out.csv'} is a folder: name a file in it" in capsys.readouterr().err
+    assert [p.name for p in tmp_path.iterdir() if p.name != "in.csv"] == ["out.csv"]  # no summary left behind

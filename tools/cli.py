@@ -40,12 +40,15 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
 def cmd_bench(args: argparse.Namespace) -> int:
     """Measure and print; nothing is asserted."""
     from voc.models.paths import NO_DATA_HINT
-    from voc.models.samples import DEFAULT_TEXTS
+    from voc.models.samples import DEFAULT_TEXTS, MIXED_FILES
 
     from .bench import BACKENDS, run_bench
 
     if args.texts is None and not DEFAULT_TEXTS.is_file():
         raise VocError(f"{DEFAULT_TEXTS} not found; {NO_DATA_HINT}, or pass --texts FILE")
+    # Checked before any timing: the `voc score` part reads the bundled test files, whatever --texts says.
+    if args.score and (missing := [str(f) for f in MIXED_FILES if not f.is_file()]):
+        raise VocError(f"the voc score part reads {', '.join(missing)}: not found; {NO_DATA_HINT}, or pass --no-score")
     backends = args.backends or BACKENDS
     texts = args.texts or DEFAULT_TEXTS
     print(run_bench(args.model, texts, args.limit, args.singles, args.seconds, backends, score=args.score))

@@ -113,10 +113,16 @@ def cmd_classify(args: argparse.Namespace) -> int:
     """Score texts given on the command line (or one per line on stdin) and print one JSON line each."""
     import json
 
+    from voc.models.results import text_problem
+
     texts = args.text or [line.rstrip("\n") for line in sys.stdin if line.strip()]
     if not texts:
         print("voc classify: error: give a text, or pipe texts one per line", file=sys.stderr)
         return 2
+    for i, text in enumerate(texts, 1):  # before the model loads: one line naming the text, no traceback
+        if (problem := text_problem(text)) is not None:
+            print(f"voc classify: error: text {i}: {problem}", file=sys.stderr)
+            return 2
     clf = load(args.model, backend=args.backend)
     for text, result in zip(texts, clf(texts)):
         print(json.dumps({"text": text, **result}, ensure_ascii=False))

@@ -9,12 +9,13 @@ import tempfile
 import time
 from pathlib import Path
 
+from voc.models.paths import DATA, NO_DATA_HINT
 from voc.models.store import resolve_model
 
 from . import Tally
 from .cli_cases import batch_cases, config_cases, data_cases, model_cases, run_cases
 from .http_cases import check_log, run_http_cases
-from .server import REPO, voc_serve
+from .server import voc_serve
 from .soak import (
     abandoned_explain,
     big_rows_memory,
@@ -42,12 +43,14 @@ def main() -> int:
     parser.add_argument(
         "--big-rows", type=int, default=1100, help="rows of 1 MB in the memory part (default: %(default)s)"
     )
-    parser.add_argument("--texts", type=Path, default=REPO / "data/voc/test.jsonl", help="JSONL with 'text'")
+    parser.add_argument("--texts", type=Path, default=DATA / "voc" / "test.jsonl", help="JSONL with 'text'")
     parser.add_argument("--parts", default=",".join(PARTS), help="comma-separated subset of %(default)s")
     parser.add_argument(
         "--settle", type=float, default=60, help="seconds after the explain burst to measure RSS (default: %(default)s)"
     )
     args = parser.parse_args()
+    if not args.texts.is_file():
+        parser.error(f"{args.texts} not found; {NO_DATA_HINT}, or pass --texts FILE")
     parts = set(args.parts.split(","))
     model_dir, _ = resolve_model(args.model)
     texts = [json.loads(line)["text"] for line in args.texts.read_text(encoding="utf-8").splitlines() if line.strip()]

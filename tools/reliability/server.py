@@ -15,7 +15,9 @@ from pathlib import Path
 import httpx
 import psutil
 
-REPO = Path(__file__).resolve().parents[2]
+from voc.models.paths import output_base
+
+REPO = output_base()  # where its commands run: the checkout, else the current directory (a plain install)
 READY_SECONDS = 900  # a loaded 2-core machine can take minutes to import and load
 
 
