@@ -4,8 +4,9 @@ one as large queued ahead of it; a request over it is refused at once with how m
 413) instead of a 503 after 25 s that a client would retry forever.
 
 A text costs the tokens the encoder reads (``voc.models.results.reading_costs``: at most ``MAX_WINDOWS`` windows
-of ``READ_LENGTH`` tokens, 1,024, e.g. 4,000 characters of Korean or English, or about 1,000 emoji); with
-``"explain": true`` it is read once more per occlusion unit (``voc.models.evidence.cost``). Measured on the
+of ``READ_LENGTH`` tokens, 1,024, e.g. 4,000 characters of Korean or English, or about 1,000 emoji). A request
+with ``"explain": true`` has its own budget (``voc.serving.explain_budget``); in the queue its work counts the
+tokens of every copy it reads. Measured on the
 shared 2-core machine with the default model (ONNX): about 1,250 tokens/s, so the budget is about 8 s of work
 and the service's queue (``MAX_QUEUE_TOKENS``, in the same tokens, counting the running batch) about 16 s
 (docs/reliability.md has the figures and the command).
@@ -27,8 +28,8 @@ TEXT_TOKENS = MAX_WINDOWS * READ_LENGTH
 READING_LIMIT = (
     f"A request may take at most {MAX_REQUEST_TOKENS:,} tokens to read (about 8 s of work on 2 CPU cores): a text "
     f"takes its tokens, at most {TEXT_TOKENS:,} (about 4,000 characters of Korean or English, fewer of emoji), e.g. "
-    f"{MAX_REQUEST_TOKENS // TEXT_TOKENS} texts of 4,000 characters or 64 of {MAX_REQUEST_TOKENS // 64} tokens; with "
-    '"explain": true, once more per word (413 above, saying how many items fit).'
+    f"{MAX_REQUEST_TOKENS // TEXT_TOKENS} texts of 4,000 characters or 64 of {MAX_REQUEST_TOKENS // 64} tokens "
+    "(413 above, saying how many items fit)."
 )
 
 
@@ -41,21 +42,14 @@ def items_that_fit(costs: list[int], limit: int) -> int:
     return fit
 
 
-def reading_problem(costs: list[int], explain: bool) -> str | None:
+def reading_problem(costs: list[int]) -> str | None:
     """Why texts that cost ``costs`` tokens to read are over the budget, saying how many fit; ``None`` when
-    they fit. ``explain``: the costs count each text's explain copies."""
+    they fit."""
     total = sum(costs)
     if total <= MAX_REQUEST_TOKENS:
         return None
     fit = items_that_fit(costs, MAX_REQUEST_TOKENS)
-    what = "reading and explaining" if explain else "reading"
-    advice = (
-        f"send the first {fit} in this request and the rest in others"
-        if fit
-        else "the first alone is over it: shorten it"
-    )
     return (
-        f"{what} these {len(costs)} texts costs {total:,} tokens (each text's tokens, at most {TEXT_TOKENS:,} a text"
-        f"{', times 1 + its words with explain' if explain else ''}), over the limit of {MAX_REQUEST_TOKENS:,} per "
-        f"request: {advice}" + (', or leave out "explain"' if explain else "")
+        f"reading these {len(costs)} texts takes {total:,} tokens (each text's, at most {TEXT_TOKENS:,}), over the "
+        f"limit of {MAX_REQUEST_TOKENS:,} per request: send the first {fit} in this request and the rest in others"
     )

@@ -23,8 +23,9 @@ without the request's text (``voc.serving.logs``):
 
 A 400 from validation says in one line what to fix (``voc.serving.validation``), ``detail`` lists each problem.
 
-Cost: a request may take at most ``MAX_REQUEST_TOKENS`` tokens to read (``voc.serving.reading_budget``; each
-text's tokens, once more per word with explain): over it, 413 with how many items fit, at once.
+Cost: a request may take at most ``MAX_REQUEST_TOKENS`` tokens to read (``voc.serving.reading_budget``), one with
+``"explain": true`` at most ``MAX_EXPLAIN_PASSES`` forward passes (``voc.serving.explain_budget``): over it, 413
+with how many items fit, at once.
 
 Overload: when the unfinished work (queued or running) plus the request's would pass ``$VOC_MAX_QUEUE_TOKENS``
 tokens (default ``MAX_QUEUE_TOKENS``), the request gets 503 with ``Retry-After`` (when the work ahead will have
@@ -189,12 +190,13 @@ class VocService:
         problems = [text_problem(item.text) for item in items]  # all None unless on_error is "item"
         texts = [item.text for item, problem in zip(items, problems) if problem is None]
         costs = await asyncio.to_thread(reading_costs, self.predictor, texts)  # off the event loop: up to ~0.2 s
-        if explain:
-            costs = [tokens * explain_cost(text) for tokens, text in zip(costs, texts)]
-        if over := reading_problem(costs, explain) or (explain and explain_problem(texts)):
+        if over := explain_problem(texts) if explain else reading_problem(costs):
             return JSONResponse({"error": over}, status_code=413)  # type: ignore[return-value]
         try:
-            outputs = await self.explained(texts, sum(costs)) if explain else await self.batcher(texts, costs)
+            if explain:  # queued by what it reads: each text once more per occlusion unit
+                outputs = await self.explained(texts, sum(c * explain_cost(t) for c, t in zip(costs, texts)))
+            else:
+                outputs = await self.batcher(texts, costs)
         except Overloaded as e:
             headers = {"Retry-After": str(e.retry_after)}
             return JSONResponse({"error": str(e)}, status_code=503, headers=headers)  # type: ignore[return-value]
