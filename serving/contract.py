@@ -35,6 +35,7 @@ from voc.models.schema import LabelSchema, Task
 from voc.models.text import LANGUAGES, first_surrogate
 
 from .explain_budget import EXPLAIN_LIMIT
+from .reading_budget import READING_LIMIT
 
 MAX_ITEMS = 64
 MAX_ID_CHARS = 200
@@ -55,6 +56,8 @@ def _check_id(value: str | None) -> str | None:
 LIMITS = (
     f"Limits: 1 to {MAX_ITEMS} items per request, each text 1 to {MAX_TEXT_CHARS:,} characters (not only "
     f"whitespace), ids up to {MAX_ID_CHARS} characters, a request body up to {MAX_BODY_BYTES:,} bytes (413 above). "
+    + READING_LIMIT
+    + " "
     + EXPLAIN_LIMIT
 )
 EXAMPLE_TEXT = "배송이 2주째 안 와요. 환불해 주세요"

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from voc.models.evidence import MAX_UNITS, cost
 
+from .reading_budget import items_that_fit
+
 MAX_EXPLAIN_PASSES = 128
 
 EXPLAIN_LIMIT = (
@@ -27,10 +29,7 @@ def explain_problem(texts: list[str]) -> str | None:
     total = sum(costs)
     if total <= MAX_EXPLAIN_PASSES:
         return None
-    fit, spent = 0, 0
-    while fit < len(costs) and spent + costs[fit] <= MAX_EXPLAIN_PASSES:
-        spent += costs[fit]
-        fit += 1
+    fit = items_that_fit(costs, MAX_EXPLAIN_PASSES)
     return (
         f"explaining these {len(texts)} texts costs {total:,} forward passes (1 + the words of each text, at most "
         f"{MAX_UNITS + 1} a text), over the limit of {MAX_EXPLAIN_PASSES} per request: send the first {fit} "

@@ -1,7 +1,10 @@
 """An ASGI middleware that answers bad requests with a 4xx before BentoML parses them.
 
-- a path the service does not have: 404 (BentoML's router is never reached);
-- a body that is not JSON by its Content-Type (``multipart/form-data``, ``text/plain``, ...): 415;
+- a path the service does not have: 404 (BentoML's router is never reached); a method a path does not take
+  (``GET /classify``): 405 with ``Allow`` (BentoML's own is plain text);
+- a body that is not JSON by its Content-Type (``multipart/form-data``, ``text/plain``, none at all, ...): 415;
+  a body with a ``Content-Encoding`` (gzip, ...): 415 that says to send it uncompressed;
+- a JSON object with a key twice (``{"text": "a", "text": "b"}``: JSON parsers keep the last silently): 400;
 - a body over ``max_bytes``: 413 (BentoML alone reads up to 50 MB);
 - a body shorter than its Content-Length (no byte for ``idle_seconds``): 400 at once, not a 504 after 30 s;
 - a body that trickles in for longer than ``body_seconds`` in all: 408 (a client's fault is never a 5xx);
@@ -31,7 +34,7 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 _METHODS_WITH_BODY = {"POST", "PUT", "PATCH"}
-JSON_TYPES = ("application/json", "")  # no Content-Type at all is read as JSON, as BentoML does
+JSON_TYPE = "application/json"
 # A client that stops sending part-way through its body gets a 400 after this many seconds of silence.
 BODY_IDLE_SECONDS = 5.0
 # A body still arriving this long after the request started (a slow trickle) gets a 408.
@@ -45,9 +48,9 @@ RETRY_AFTER_SECONDS = 5
 class _Rejected(Exception):
     """A request answered with ``status`` and ``message`` instead of reaching the app."""
 
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
-        self.status, self.message = status, message
+        self.status, self.message, self.headers = status, message, headers
 
 
 class RequestGuard:
@@ -58,11 +61,13 @@ class RequestGuard:
         app: ASGIApp,
         max_bytes: int,
         routes: set[str],
+        post_only: frozenset[str] = frozenset(),
         idle_seconds: float = BODY_IDLE_SECONDS,
         body_seconds: float = BODY_SECONDS,
         request_seconds: float = REQUEST_SECONDS,
     ) -> None:
         self.app, self.max_bytes, self.routes, self.idle_seconds = app, max_bytes, routes, idle_seconds
+        self.post_only = post_only
         self.body_seconds, self.request_seconds = body_seconds, request_seconds
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -76,8 +81,9 @@ class RequestGuard:
                 await self.app(scope, receive, send)
                 return
             body = await self._read_body(scope, receive, started + self.body_seconds)
+            _check_keys(body)
         except _Rejected as e:
-            await reject(send, e.status, e.message)
+            await reject(send, e.status, e.message, e.headers)
             return
         except _Disconnected:
             return
@@ -126,12 +132,21 @@ class RequestGuard:
         path = scope["path"]
         if path not in self.routes and not path.startswith("/static_content/"):
             raise _Rejected(404, f"no such path; this service answers {', '.join(sorted(self.routes))}")
+        if path in self.post_only and scope["method"] != "POST":
+            raise _Rejected(405, f"{path} takes POST only, not {scope['method']}", {"allow": "POST"})
         if scope["method"] not in _METHODS_WITH_BODY:
             return
         headers = dict(scope["headers"])
         media_type = headers.get(b"content-type", b"").decode("latin-1").split(";")[0].strip().lower()
-        if media_type not in JSON_TYPES:
-            raise _Rejected(415, f"Content-Type {media_type!r} is not accepted: send JSON as application/json")
+        if media_type != JSON_TYPE:
+            named = f"Content-Type {media_type!r} is" if media_type else "a body without a Content-Type is"
+            raise _Rejected(415, f"{named} not accepted: send JSON as application/json")
+        encoding = headers.get(b"content-encoding", b"").decode("latin-1").strip().lower()
+        if encoding not in ("", "identity"):
+            raise _Rejected(
+                415,
+                f"Content-Encoding {encoding!r} is not accepted: send the JSON uncompressed, without Content-Encoding",
+            )
 
     async def _read_body(self, scope: Scope, receive: Receive, deadline: float) -> bytes:
         """The whole body, or ``_Rejected`` when it is too big, shorter than declared, still arriving at
@@ -175,6 +190,25 @@ class RequestGuard:
                 400, f"request body is not valid UTF-8 (byte {e.start}): encode the JSON as UTF-8"
             ) from None
         return body
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """``json.loads``' ``object_pairs_hook``: the object, or ``_Rejected`` when a key comes twice."""
+    seen: set[str] = set()
+    for key, _ in pairs:
+        if key in seen:
+            raise _Rejected(400, f"a JSON object in the body has the key {key!r} twice: send each key once")
+        seen.add(key)
+    return dict(pairs)
+
+
+def _check_keys(body: bytes) -> None:
+    """``_Rejected`` (400) when a JSON object in ``body`` has a key twice; a body that is not valid JSON is left
+    to the app, which says what is wrong with it."""
+    try:
+        json.loads(body, object_pairs_hook=_unique_keys)
+    except (ValueError, RecursionError):
+        pass
 
 
 class _Disconnected(Exception):

@@ -21,6 +21,7 @@ from starlette.routing import Route
 from .contract import EXAMPLE_TEXT, LIMITS, MAX_BODY_BYTES, MAX_ITEMS, REQUEST_TIMEOUT_SECONDS
 from .explain_budget import MAX_EXPLAIN_PASSES
 from .guard import BODY_SECONDS, REQUEST_SECONDS
+from .reading_budget import MAX_REQUEST_TOKENS
 
 
 @dataclass(frozen=True)
@@ -47,14 +48,22 @@ STATUS_CODES = [
     ),
     Status(
         413,
-        f"The body is over {MAX_BODY_BYTES:,} bytes: send fewer or shorter items per request. Or, with `explain`, "
-        f"the items cost over {MAX_EXPLAIN_PASSES} forward passes: `error` says how many to send in this request.",
+        f"The body is over {MAX_BODY_BYTES:,} bytes: send fewer or shorter items per request. Or the texts take "
+        f"over {MAX_REQUEST_TOKENS:,} tokens to read, or with `explain` cost over {MAX_EXPLAIN_PASSES} forward "
+        "passes: `error` says how many items to send in this request. Sending the same request again gets the same "
+        "answer.",
     ),
-    Status(415, "The body is not JSON by its Content-Type: send it as `application/json`."),
+    Status(
+        415,
+        "The body is not JSON by its Content-Type (or has none), or is compressed (`Content-Encoding`): send it "
+        "uncompressed as `application/json`.",
+    ),
     Status(
         503,
-        "The service is busy: its queue is full (answered at once), or the request was not answered within "
-        f"{REQUEST_SECONDS:.0f} s and was cancelled: retry after the `Retry-After` header's seconds.",
+        "The service is busy with other requests' work: its queue is full (answered at once; `Retry-After` is "
+        "when the work ahead will have made room, at the throughput measured), or the request was not answered "
+        f"within {REQUEST_SECONDS:.0f} s and was cancelled. The request itself is within the limits: retry after "
+        "the `Retry-After` header's seconds.",
     ),
     Status(
         504,

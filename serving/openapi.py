@@ -36,12 +36,12 @@ SERVER = {"url": "/", "description": "this service (the host that serves this do
 # The body of each status code, when it is not ErrorMessage (200: the API's own response model).
 BODIES: dict[int, type[BaseModel]] = {400: BadRequest}
 # What the service answers with each error status (voc.serving.guard, voc.serving.batcher, BentoML's own); 413 and 503
-# have a second cause each (the explain budget, the 25 s deadline), described in STATUS_CODES.
+# have other causes too (the reading and explain budgets, the 25 s deadline), described in STATUS_CODES.
 ERROR_EXAMPLES = {
     408: f"request body still arriving after {BODY_SECONDS:.0f} s (65,536 bytes so far): send the whole body at once",
     413: f"request body is over {MAX_BODY_BYTES:,} bytes: send fewer or shorter items per request",
     415: "Content-Type 'text/plain' is not accepted: send JSON as application/json",
-    503: str(Overloaded(waiting=300)),
+    503: str(Overloaded(retry_after=3)),
     504: f"Not able to process the request in {REQUEST_TIMEOUT_SECONDS} seconds",
     500: "An unexpected error has occurred, please check the server log.",
 }

@@ -17,15 +17,22 @@ without the request's text (``voc.serving.logs``):
 - 400: empty text or text with no visible characters, text over ``MAX_TEXT_CHARS`` characters, no items or
   more than ``MAX_ITEMS``, unknown fields, wrong JSON shape or types, invalid JSON, a body that is not UTF-8
   or starts with a byte-order mark, a body shorter than its Content-Length;
-- 404: a path the service does not have; 415: a body that is not ``application/json``;
+- 400: a JSON object with a key twice; 404: a path the service does not have; 405: ``/classify`` without POST;
+- 415: a body that is not ``application/json`` (or has no Content-Type), or a ``Content-Encoding`` (compression);
 - 413: a body over ``MAX_BODY_BYTES``; 408: a body still arriving 10 s after the request began (``voc.serving.guard``).
 
 A 400 from validation says in one line what to fix (``voc.serving.validation``), ``detail`` lists each problem.
 
-Overload: when more than ``$VOC_MAX_QUEUE_TEXTS`` forward passes of work (default ``MAX_QUEUE_TEXTS``: one per
-text to score, 1 + its words per text to explain) already wait for the model, a request gets 503 with
-``Retry-After`` at once (``voc.serving.batcher``). A request unanswered 25 s after it arrived is cancelled and
-gets 503 too, one whose client went away is cancelled (``voc.serving.guard``): no model work outlives its request.
+Cost: a request may take at most ``MAX_REQUEST_TOKENS`` tokens to read (``voc.serving.reading_budget``), one with
+``"explain": true`` at most ``MAX_EXPLAIN_PASSES`` forward passes (``voc.serving.explain_budget``): over it, 413
+with how many items fit, at once.
+
+Overload: when the unfinished work (queued or running) plus the request's would pass ``$VOC_MAX_QUEUE_TOKENS``
+tokens (default ``MAX_QUEUE_TOKENS``), the request gets 503 with ``Retry-After`` (when the work ahead will have
+made room) at once (``voc.serving.batcher``). A request unanswered 25 s after it arrived is cancelled and gets
+503 too, one whose client went away is cancelled (``voc.serving.guard``); a merged batch runs in chunks of
+``CHUNK_TOKENS`` and drops the texts of callers that are gone before each: no model work outlives its request
+by more than a chunk (about 3 s) or one text's explain.
 
 A model that cannot be loaded stops the whole server at once (exit status 2) with one line naming the
 file, instead of BentoML restarting the worker forever.
@@ -41,6 +48,7 @@ with label sets bounded by the routes and the model's schema.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import signal
@@ -59,7 +67,7 @@ from voc.models.artifact import read_meta  # noqa: E402
 from voc.models.errors import VocError  # noqa: E402
 from voc.models.evidence import cost as explain_cost  # noqa: E402
 from voc.models.predictor import Predictor  # noqa: E402
-from voc.models.results import add_evidence, score_texts, text_problem  # noqa: E402
+from voc.models.results import add_evidence, reading_costs, score_texts, text_problem  # noqa: E402
 from voc.models.schema import LabelSchema  # noqa: E402
 from voc.models.store import DEFAULT_MODEL, looks_like_path, resolve_model  # noqa: E402
 
@@ -78,19 +86,17 @@ from .guard import RequestGuard  # noqa: E402
 from .home import pages  # noqa: E402
 from .metrics import HttpMetrics, PredictionMetrics  # noqa: E402
 from .openapi import DescribedService, io_model  # noqa: E402
+from .reading_budget import CHUNK_TOKENS, MAX_QUEUE_TOKENS, reading_problem  # noqa: E402
 from .validation import ValidationMessages  # noqa: E402
 
 THREADS_ENV = "VOC_TORCH_THREADS"
-QUEUE_ENV = "VOC_MAX_QUEUE_TEXTS"
-# Texts merged into one batch across requests (a request's own items are never split).
+QUEUE_ENV = "VOC_MAX_QUEUE_TOKENS"
+# Texts merged into one batch across requests; it runs in chunks of CHUNK_TOKENS (voc.serving.batcher).
 MAX_BATCH_TEXTS = 64
 # A merged batch runs as forward passes of texts of similar length (``voc.models.predictor.length_batches``),
 # at most this many windows each: the 1,281 bundled test texts in calls of 32 took 241 passes, in calls of
 # 8 543, both padded only ~1.03x (docs/performance.md).
 FORWARD_BATCH = 32
-# Texts that may wait for the model before new requests get 503: four full batches, about 5 s of work for
-# the fp32 `default` model on 2 cores (README, Serving), so that an accepted request answers within ~7 s.
-MAX_QUEUE_TEXTS = 256
 # Every path the service answers; anything else is a 404 before BentoML routes it.
 ROUTES = {"/classify", "/healthz", "/livez", "/readyz", "/metrics", "/", "/docs", "/docs.json", "/schema.json"}
 
@@ -173,19 +179,24 @@ class VocService:
             lambda texts: score_texts(self.predictor, texts),
             MAX_BATCH_TEXTS,
             BATCH_TEXTS.observe,
-            max_waiting=int(os.environ.get(QUEUE_ENV, MAX_QUEUE_TEXTS)),
+            max_waiting=int(os.environ.get(QUEUE_ENV, MAX_QUEUE_TOKENS)),
+            chunk_cost=CHUNK_TOKENS,
         )
         self.answers = PredictionMetrics(self.predictor.schema)
 
     @bentoml.api(input_spec=io_model(ClassifyRequest), output_spec=ClassifyResponse)
     async def classify(self, items: list[Item], on_error: OnError = "request", explain: bool = False) -> BaseModel:
-        """Score 1 to 64 feedback items: results in request order, ids echoed, with the model tag. An empty or over-long text refuses the request (400), or with `"on_error": "item"` gets `{"id", "error"}` in its slot. With `"explain": true` each scored result also gets `evidence`. When the queue is full: 503 with Retry-After."""  # noqa: E501 (one line: the OpenAPI page shows it as Markdown, indentation included)
+        """Score 1 to 64 feedback items: results in request order, ids echoed, with the model tag. An empty or over-long text refuses the request (400), or with `"on_error": "item"` gets `{"id", "error"}` in its slot. With `"explain": true` each scored result also gets `evidence`. Texts that take over 10,240 tokens to read together: 413 saying how many fit. When the queue is full: 503 with Retry-After."""  # noqa: E501 (one line: the OpenAPI page shows it as Markdown, indentation included)
         problems = [text_problem(item.text) for item in items]  # all None unless on_error is "item"
         texts = [item.text for item, problem in zip(items, problems) if problem is None]
-        if explain and (over := explain_problem(texts)):
+        costs = await asyncio.to_thread(reading_costs, self.predictor, texts)  # off the event loop: up to ~0.2 s
+        if over := explain_problem(texts) if explain else reading_problem(costs):
             return JSONResponse({"error": over}, status_code=413)  # type: ignore[return-value]
         try:
-            outputs = await self.explained(texts) if explain else await self.batcher(texts) if texts else []
+            if explain:  # queued by what it reads: each text once more per occlusion unit
+                outputs = await self.explained(texts, sum(c * explain_cost(t) for c, t in zip(costs, texts)))
+            else:
+                outputs = await self.batcher(texts, costs)
         except Overloaded as e:
             headers = {"Retry-After": str(e.retry_after)}
             return JSONResponse({"error": str(e)}, status_code=503, headers=headers)  # type: ignore[return-value]
@@ -197,9 +208,9 @@ class VocService:
         ]
         return ClassifyResponse(results=results, model=self.predictor.tag)
 
-    async def explained(self, texts: list[str]) -> list[dict]:
-        """The results of ``texts`` with their evidence: one job in the model's queue, admitted by its cost in
-        forward passes (``Overloaded`` when the queue is full) and stopped between texts once nobody waits."""
+    async def explained(self, texts: list[str], cost: int) -> list[dict]:
+        """The results of ``texts`` with their evidence: one job in the model's queue, admitted by its ``cost`` in
+        tokens read (``Overloaded`` when the queue is full) and stopped between texts once nobody waits."""
         if not texts:
             return []
 
@@ -207,10 +218,12 @@ class VocService:
             outputs = score_texts(self.predictor, texts)
             return add_evidence(self.predictor, texts, outputs, cancelled=cancelled)
 
-        return await self.batcher.run(work, sum(map(explain_cost, texts)))
+        return await self.batcher.run(work, cost)
 
 
 # The first added is the outer one: every request, the guard's 4xx included, is counted.
 VocService.add_asgi_middleware(HttpMetrics, routes=ROUTES)
-VocService.add_asgi_middleware(RequestGuard, max_bytes=MAX_BODY_BYTES, routes=ROUTES)
+VocService.add_asgi_middleware(
+    RequestGuard, max_bytes=MAX_BODY_BYTES, routes=ROUTES, post_only=frozenset({"/classify"})
+)
 VocService.add_asgi_middleware(ValidationMessages, paths={"/classify"})

@@ -4,7 +4,9 @@ bounded metrics, client errors logged without their text, metrics of its own per
 from __future__ import annotations
 
 import concurrent.futures
+import gzip
 import json
+import re
 import socket
 import time
 from pathlib import Path
@@ -16,6 +18,7 @@ from voc.models.schema import LabelSchema
 from voc.serving.contract import MAX_BODY_BYTES, MAX_ID_CHARS, MAX_ITEMS, MAX_TEXT_CHARS
 from voc.serving.explain_budget import MAX_EXPLAIN_PASSES
 from voc.serving.guard import BODY_IDLE_SECONDS
+from voc.serving.reading_budget import MAX_REQUEST_TOKENS
 from voc.tools.reliability import Tally
 from voc.tools.reliability.http_cases import CASES, check_log, largest_explain, run_http_cases
 from voc.tools.reliability.server import voc_serve
@@ -200,6 +203,8 @@ def test_a_byte_order_mark_is_a_400_that_says_so(url):
 
 
 def test_the_worst_case_request_within_the_item_limits_fits_the_body_cap(url):
+    """Not refused for its size. (The tiny model reads a run of emoji as one piece, so it is within the reading
+    budget here; the default model reads each emoji, and answers 413 that names the tokens.)"""
     emoji = "\U0001f600"
     items = [{"id": emoji * MAX_ID_CHARS, "text": emoji * MAX_TEXT_CHARS} for _ in range(MAX_ITEMS)]
     body = json.dumps({"items": items}, indent=2).encode()  # ensure_ascii: 12 bytes per emoji
@@ -207,6 +212,44 @@ def test_the_worst_case_request_within_the_item_limits_fits_the_body_cap(url):
     resp = httpx.post(f"{url}/classify", content=body, headers={"content-type": "application/json"}, timeout=60)
     assert resp.status_code == 200, resp.text[:300]
     assert len(resp.json()["results"]) == MAX_ITEMS
+
+
+def test_a_request_over_the_reading_budget_is_a_413_that_says_how_many_items_fit(url):
+    long_items = [{"id": f"L-{i}", "text": ("환불 해주세요 " * 600)[:MAX_TEXT_CHARS]} for i in range(MAX_ITEMS)]
+    resp = classify(url, {"items": long_items})
+    error = resp.json()["error"]
+    assert resp.status_code == 413 and f"over the limit of {MAX_REQUEST_TOKENS:,} per request" in error
+    fit = int(re.search(r"send the first (\d+) in this request", error).group(1))
+    assert 0 < fit < MAX_ITEMS
+    assert classify(url, {"items": long_items[:fit]}).status_code == 200  # what it says fits, fits
+    assert classify(url, {"items": long_items[: fit + 1]}).status_code == 413
+    assert f"at most {MAX_REQUEST_TOKENS:,} tokens" in httpx.get(f"{url}/").text
+
+
+@pytest.mark.parametrize(
+    "headers, fragment",
+    [
+        ({}, "without a Content-Type"),
+        ({"content-type": "application/json", "content-encoding": "gzip"}, "send the JSON uncompressed"),
+    ],
+)
+def test_no_content_type_or_a_compressed_body_is_a_415_that_says_what_to_send(url, headers, fragment):
+    body = b'{"items": [{"text": "ok"}]}'
+    body = gzip.compress(body) if "content-encoding" in headers else body
+    resp = httpx.post(f"{url}/classify", content=body, headers=headers)
+    assert resp.status_code == 415 and fragment in resp.json()["error"]
+
+
+def test_a_key_twice_in_one_object_is_a_400_not_the_last_value_silently(url):
+    body = b'{"items": [{"text": "hi", "text": "bye"}]}'
+    resp = httpx.post(f"{url}/classify", content=body, headers={"content-type": "application/json"})
+    assert resp.status_code == 400 and "the key 'text' twice" in resp.json()["error"]
+
+
+def test_a_wrong_method_is_a_json_405_with_allow(url):
+    resp = httpx.get(f"{url}/classify")
+    assert resp.status_code == 405 and resp.headers["allow"] == "POST"
+    assert resp.json()["error"] == "/classify takes POST only, not GET"
 
 
 def test_a_body_shorter_than_its_content_length_is_a_400_without_waiting_for_the_timeout(url):
@@ -269,7 +312,8 @@ def test_explain_over_its_budget_is_a_413_that_says_how_many_items_fit(url):
     resp = classify(url, largest_explain(MAX_ITEMS))
     assert resp.status_code == 413
     assert "send the first 2 in this request" in resp.json()["error"]
-    assert classify(url, {**largest_explain(MAX_ITEMS), "explain": False}).status_code == 200
+    unexplained = classify(url, {**largest_explain(MAX_ITEMS), "explain": False})  # over the reading budget
+    assert unexplained.status_code == 413 and "tokens" in unexplained.json()["error"]
     budget = f"at most {MAX_EXPLAIN_PASSES} forward passes"  # documented where it is enforced: / and /docs
     assert budget in httpx.get(f"{url}/").text and budget in httpx.get(f"{url}/docs.json").json()["info"]["description"]
 
@@ -339,7 +383,8 @@ def test_openapi_is_the_services_own_with_its_version_limits_labels_and_real_sta
     headers = {"content-type": "text/plain"}
     assert httpx.post(f"{url}/classify", content=b"{}", headers=headers).json() == examples["415"]
     too_big = b'{"items": [{"text": "' + b"x" * MAX_BODY_BYTES + b'"}]}'
-    assert httpx.post(f"{url}/classify", content=too_big).json() == examples["413"]  # the examples are real answers
+    json_body = {"content-type": "application/json"}
+    assert httpx.post(f"{url}/classify", content=too_big, headers=json_body).json() == examples["413"]  # real answers
     detail = schemas["BadRequest"]["properties"]["detail"]["anyOf"][0]
     assert detail == {"type": "array", "items": {"$ref": "#/components/schemas/Problem"}}
     assert schemas["Problem"]["required"] == ["type", "loc", "msg"]

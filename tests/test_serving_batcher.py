@@ -51,13 +51,13 @@ def test_a_full_queue_sheds_load_at_once_and_frees_up_after():
         return texts
 
     async def main() -> None:
-        batcher = MicroBatcher(fn, max_texts=2, on_batch=lambda n: None, max_waiting=4)
-        running = asyncio.create_task(batcher(["a", "b"]))  # taken by the worker at once
+        batcher = MicroBatcher(fn, max_texts=2, on_batch=lambda n: None, max_waiting=6)
+        running = asyncio.create_task(batcher(["a", "b"]))  # taken by the worker at once: still unfinished work
         await asyncio.sleep(0.05)
         queued = [asyncio.create_task(batcher(["c", "d"])), asyncio.create_task(batcher(["e", "f"]))]
         await asyncio.sleep(0.05)
-        assert batcher.waiting == 4
-        with pytest.raises(Overloaded, match="work for 4 texts waiting") as shed:
+        assert batcher.waiting == 6
+        with pytest.raises(Overloaded, match="the service is busy") as shed:
             await asyncio.wait_for(batcher(["g"]), 0.5)  # answered at once, not after the queue drains
         assert shed.value.retry_after >= 1
         gate.set()
@@ -86,9 +86,9 @@ def test_a_job_of_its_own_is_admitted_by_its_cost_and_runs_alone():
         await asyncio.sleep(0.05)
         queued = asyncio.create_task(batcher.run(job, cost=90))  # 90 passes of explain work wait
         await asyncio.sleep(0.05)
-        assert batcher.waiting == 90
-        with pytest.raises(Overloaded):  # 90 + 11 > 100: explain work fills the same queue as scoring
-            await batcher(["t"] * 11)
+        assert batcher.waiting == 91  # the running text is unfinished work too
+        with pytest.raises(Overloaded):  # 1 + 90 + 10 > 100: explain work fills the same queue as scoring
+            await batcher(["t"] * 10)
         gate.set()
         assert await queued == "explained" and await running == ["a"]
         assert ran == ["batch", "job"] and batcher.waiting == 0
@@ -124,3 +124,77 @@ def test_a_caller_that_stops_waiting_stops_its_work():
     asyncio.run(main())
     assert stopped.is_set() and len(steps) < 100
     assert never == []
+
+
+def test_a_batch_runs_in_chunks_and_stops_once_every_caller_is_gone():
+    """A caller that goes away mid-batch frees the worker within one chunk, for the next caller."""
+    chunks: list[list[str]] = []
+
+    def fn(texts: list[str]) -> list[str]:
+        chunks.append(texts)
+        threading.Event().wait(0.2)  # a slow model: 0.2 s a chunk
+        return [t.upper() for t in texts]
+
+    async def main() -> float:
+        batcher = MicroBatcher(fn, max_texts=64, on_batch=lambda n: None, chunk_cost=4)
+        abandoned = asyncio.create_task(batcher(["long"] * 40, costs=[2] * 40))  # 20 chunks: 4 s of work
+        await asyncio.sleep(0.3)
+        abandoned.cancel()  # the client hung up
+        loop = asyncio.get_running_loop()
+        asked = loop.time()
+        assert await batcher(["next"]) == ["NEXT"]
+        assert batcher.waiting == 0
+        return loop.time() - asked
+
+    waited = asyncio.run(main())
+    assert waited < 0.2 * 2 + 0.15  # the chunk that was running, then its own
+    assert all(len(chunk) <= 2 for chunk in chunks[:-1]) and chunks[-1] == ["next"]
+    assert len(chunks) <= 4  # the abandoned texts stopped after a chunk or two, of 20
+
+
+def test_merged_callers_each_get_their_results_when_their_own_chunks_are_done():
+    done: list[str] = []
+
+    def fn(texts: list[str]) -> list[str]:
+        threading.Event().wait(0.05)
+        return texts
+
+    async def main() -> None:
+        batcher = MicroBatcher(fn, max_texts=64, on_batch=lambda n: None, chunk_cost=3)
+        gate = asyncio.create_task(batcher(["g"]))  # runs first; the next two queue and merge
+
+        async def call(name: str, n: int) -> list[str]:
+            out = await batcher([f"{name}{i}" for i in range(n)])
+            done.append(name)
+            return out
+
+        first, second = asyncio.create_task(call("a", 3)), asyncio.create_task(call("b", 6))
+        second_gone = asyncio.create_task(call("c", 9))
+        await asyncio.sleep(0.01)
+        second_gone.cancel()  # gone before it ran: dropped, the others unaffected
+        assert await gate == ["g"]
+        assert await first == ["a0", "a1", "a2"] and await second == [f"b{i}" for i in range(6)]
+        assert done == ["a", "b"] and batcher.waiting == 0
+
+    asyncio.run(main())
+
+
+def test_a_full_queue_says_when_there_will_be_room_at_the_measured_rate():
+    gate = threading.Event()
+
+    def fn(texts: list[str]) -> list[str]:
+        gate.wait(5)
+        return texts
+
+    async def main() -> None:
+        batcher = MicroBatcher(fn, max_texts=64, on_batch=lambda n: None, max_waiting=100, chunk_cost=100)
+        batcher.rate = 10.0  # units per second, as the last chunk ran
+        running = asyncio.create_task(batcher(["x"] * 4, costs=[20] * 4))  # 80 units
+        await asyncio.sleep(0.05)
+        with pytest.raises(Overloaded, match="retry after 5 s") as shed:
+            await batcher(["y"], costs=[70])  # 80 + 70 - 100 = 50 units to finish first, at 10 a second
+        assert shed.value.retry_after == 5
+        gate.set()
+        assert await running == ["x"] * 4
+
+    asyncio.run(main())
