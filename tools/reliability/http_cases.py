@@ -13,6 +13,7 @@ import httpx
 from voc.models.evidence import MAX_UNITS
 from voc.serving.contract import MAX_BODY_BYTES, MAX_ID_CHARS, MAX_ITEMS, MAX_TEXT_CHARS
 from voc.serving.explain_budget import MAX_EXPLAIN_PASSES
+from voc.serving.reading_budget import MAX_REQUEST_TOKENS, TEXT_TOKENS
 
 from . import Tally
 
@@ -44,7 +45,12 @@ def _chunked_over_cap(client: httpx.Client) -> httpx.Response:
 
 
 def _worst_case(client: httpx.Client) -> httpx.Response:
-    items = [{"id": EMOJI * MAX_ID_CHARS, "text": EMOJI * MAX_TEXT_CHARS} for _ in range(MAX_ITEMS)]
+    """Every limit at its maximum at once: 64 items with the longest ids, as many longest texts as the reading
+    budget admits whatever the tokenizer (each costs at most ``TEXT_TOKENS``), all of it escaped in JSON."""
+    longest = MAX_REQUEST_TOKENS // TEXT_TOKENS
+    items = [
+        {"id": EMOJI * MAX_ID_CHARS, "text": EMOJI * MAX_TEXT_CHARS if i < longest else EMOJI} for i in range(MAX_ITEMS)
+    ]
     return client.post("/classify", content=json.dumps({"items": items}, indent=2).encode(), headers=JSON)
 
 
