@@ -12,7 +12,7 @@ from typing import NoReturn
 from voc.models.backends import add_backend_argument
 from voc.models.errors import VocError
 from voc.models.paths import PACKAGE_ROOT
-from voc.models.store import DEFAULT_MODEL
+from voc.models.store import DEFAULT_MODEL, MODEL_ENV
 
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
@@ -51,7 +51,7 @@ def cmd_serve(args: argparse.Namespace) -> NoReturn:
     path, tag = resolve_model(args.model)
     Predictor.load(path, backend=args.backend, tag=tag)
     metrics_dir = Path(BentoMLContainer.bentoml_home.get()) / "prometheus" / f"voc-{args.host}-{args.port}"
-    env = {**os.environ, "VOC_MODEL": str(args.model), "BENTOML_DO_NOT_TRACK": "True", **workers}
+    env = {**os.environ, MODEL_ENV: str(args.model), "BENTOML_DO_NOT_TRACK": "True", **workers}
     env.setdefault(METRICS_DIR_ENV, str(metrics_dir))
     if args.backend:
         env["VOC_BACKEND"] = args.backend

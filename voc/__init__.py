@@ -38,7 +38,9 @@ def __dir__() -> list[str]:
 if not (Path(__file__).resolve().parent / "models").is_dir():
     __path__.append(str(Path(__file__).resolve().parent.parent))
 
-from voc.models.paths import package_version  # noqa: E402 (after __path__ is complete)
+from voc.models.backends import add_backend_argument  # noqa: E402 (after __path__ is complete)
+from voc.models.paths import package_version  # noqa: E402
+from voc.models.store import DEFAULT_MODEL  # noqa: E402
 
 __version__ = package_version()
 
@@ -166,11 +168,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("text", nargs="*", help="texts to score (default: one per line from stdin)")
-    p.add_argument(
-        "--model", default=os.environ.get("VOC_MODEL", "voc-classifier:latest"), help="store tag or model directory"
-    )
-    from voc.models.backends import add_backend_argument
-
+    p.add_argument("--model", default=DEFAULT_MODEL, help="store tag or model directory (default: %(default)s)")
     add_backend_argument(p)
     p.set_defaults(func=cmd_classify)
 

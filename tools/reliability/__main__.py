@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 from voc.models.paths import DATA, NO_DATA_HINT
-from voc.models.store import resolve_model
+from voc.models.store import DEFAULT_MODEL, resolve_model
 
 from . import Tally
 from .cli_cases import batch_cases, config_cases, data_cases, model_cases, run_cases
@@ -34,7 +34,7 @@ PARTS = ("http", "cli", "killed", "memory", "corrupt")
 
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m voc.tools.reliability", description=__doc__)
-    parser.add_argument("--model", default=os.environ.get("VOC_MODEL", "voc-classifier:latest"))
+    parser.add_argument("--model", default=DEFAULT_MODEL)
     parser.add_argument("--clients", type=int, default=64, help="soak clients (default: %(default)s)")
     parser.add_argument("--seconds", type=float, default=60, help="soak length (default: %(default)s)")
     parser.add_argument("--max-requests", type=int, default=20_000, help="soak bound (default: %(default)s)")
